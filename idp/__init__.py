@@ -1,0 +1,123 @@
+"""idp-emulator: an offline emulator of the Microsoft sign-up and sign-in journey, as a real OpenID Connect provider."""
+import os
+
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import config
+
+
+def create_app(test_config=None):
+    """Create the IdP application: defaults from the environment, then test_config."""
+    # The emulator serves plain http on loopback by design; authlib must accept it.
+    os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
+    app = Flask(__name__)
+    app.config.from_mapping(config.from_environment(test_config))
+
+    from .extensions import babel, csrf, db
+
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: "fr")
+
+    from .oidc.keys import KeyStore
+
+    keys = KeyStore(app.config["IDP_DATA_DIR"])
+    keys.ensure()
+    app.extensions["idp_keys"] = keys
+
+    from .oidc import server
+
+    server.init_app(app)
+
+    from .blueprints import emulator, login, oauth
+
+    app.register_blueprint(oauth.bp)
+    app.register_blueprint(login.bp)
+    app.register_blueprint(emulator.bp)
+    for name in ("signup", "proofup", "mfa", "mailbox", "phone", "control"):
+        _register_optional(app, name)
+
+    register_error_handlers(app)
+    with app.app_context():
+        from . import models  # noqa: F401  (tables)
+
+        db.create_all()
+    return app
+
+
+def _register_optional(app, name):
+    """Register a blueprint module if this build has it (screens arrive issue by issue)."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f".blueprints.{name}", __name__)
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.blueprints.{name}":
+            raise
+        return
+    app.register_blueprint(module.bp)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """WAL and a busy timeout so several workers share the embedded database."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def wants_json():
+    path = request.path
+    if path.startswith("/_emulator/api") or path.startswith("/v1.0") or path.startswith("/oidc/"):
+        return True
+    if "/oauth2/" in path and not path.endswith(("/authorize", "/logout")):
+        return True
+    if "/discovery/" in path or path.endswith("openid-configuration"):
+        return True
+    return request.accept_mimetypes.best == "application/json"
+
+
+def register_error_handlers(app):
+    from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import HTTPException
+
+    from .extensions import db
+
+    messages = {
+        400: "La requête est incorrecte.",
+        404: "Cette page n'existe pas ou n'est plus disponible.",
+        405: "Cette méthode n'est pas acceptée ici.",
+        410: "Cette demande de connexion est terminée. Recommencez depuis l'application.",
+        413: "La requête est trop volumineuse.",
+        501: "Cet écran n'est pas encore disponible dans cet émulateur.",
+    }
+
+    def respond(status, message, code=9002313):
+        db.session.rollback()
+        if wants_json():
+            from .oidc.errors import AADError, json_error_response
+
+            if request.path.startswith("/_emulator/api"):
+                return jsonify({"error": {"status": status, "message": message}}), status
+            error = AADError("invalid_request", code, detail=message)
+            error.status_code = status
+            return json_error_response(error)
+        return render_template("error.html", status=status, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return respond(400, "La page a expiré (jeton de sécurité manquant ou invalide). Revenez en arrière et réessayez.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        return respond(exc.code or 500, messages.get(exc.code, exc.description or "Erreur."))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        app.logger.exception("unexpected error")
+        return respond(500, "Une erreur inattendue s'est produite dans l'émulateur.", code=90033)

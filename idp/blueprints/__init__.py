@@ -1,0 +1,1 @@
+"""Screens and devices: one blueprint per module, one template per screen."""

@@ -1,0 +1,315 @@
+"""The protocol's URLs in Microsoft's v2.0 layout; thin routes over idp.oidc."""
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session
+from sqlalchemy import select
+
+from .. import clock
+from ..extensions import csrf, db
+from ..journey import next_screen
+from ..journey.recorder import record
+from ..models import Client, SessionAccount, User
+from ..oidc import authorize as authz
+from ..oidc import tokens
+from ..oidc.errors import MESSAGES, AADError, json_error_response
+from ..oidc.server import server
+from ..oidc.urls import META_TENANTS, PERSONAL_TENANT_ID, base_url, find_tenant, issuer
+from .screens import current_browser, go_next
+
+bp = Blueprint("oauth", __name__)
+
+CLAIMS_SUPPORTED = ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
+                    "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name",
+                    "tid", "ver", "at_hash", "c_hash", "email"]
+
+
+def tenant_or_404(segment):
+    tenant = find_tenant(segment)
+    if tenant is None:
+        raise TenantNotFound(segment)
+    return tenant
+
+
+class TenantNotFound(Exception):
+    def __init__(self, segment):
+        self.segment = segment
+
+
+@bp.errorhandler(TenantNotFound)
+def tenant_not_found(exc):
+    error = AADError("invalid_tenant", 90002, tenant=exc.segment)
+    if request.endpoint in ("oauth.authorize", "oauth.logout"):
+        return error_page(error)
+    return json_error_response(error)
+
+
+def error_page(error, status=400):
+    """The "Désolé, nous ne pouvons pas vous connecter" page: never a redirect to an unverified URI."""
+    from ..oidc.errors import message_for
+
+    context = {
+        "message": message_for(error),
+        "request_id": str(uuid.uuid4()),
+        "correlation_id": str(uuid.uuid4()),
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z",
+    }
+    return render_template("login/error.html", **context), status
+
+
+@bp.route("/<tenant>/v2.0/.well-known/openid-configuration")
+def discovery(tenant):
+    if tenant.lower() in META_TENANTS:
+        tid = PERSONAL_TENANT_ID if tenant.lower() == "consumers" else "{tenantid}"
+        segment = tenant.lower()
+    else:
+        tid = tenant_or_404(tenant).id
+        segment = tenant
+    base = base_url()
+    host = urlsplit(base).netloc
+    document = {
+        "token_endpoint": f"{base}/{segment}/oauth2/v2.0/token",
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": f"{base}/{segment}/discovery/v2.0/keys",
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": f"{base}/{tid}/v2.0",
+        "request_uri_parameter_supported": False,
+        "userinfo_endpoint": f"{base}/oidc/userinfo",
+        "authorization_endpoint": f"{base}/{segment}/oauth2/v2.0/authorize",
+        "device_authorization_endpoint": f"{base}/{segment}/oauth2/v2.0/devicecode",
+        "http_logout_supported": True,
+        "frontchannel_logout_supported": True,
+        "end_session_endpoint": f"{base}/{segment}/oauth2/v2.0/logout",
+        "claims_supported": CLAIMS_SUPPORTED,
+        "kerberos_endpoint": f"{base}/{segment}/kerberos",
+        "tenant_region_scope": "EU",
+        "cloud_instance_name": host,
+        "cloud_graph_host_name": host,
+        "msgraph_host": host,
+        "rbac_url": base,
+        "code_challenge_methods_supported": ["S256"],
+    }
+    return _cached_json(document)
+
+
+def _cached_json(document):
+    response = jsonify(document)
+    response.headers["Cache-Control"] = "max-age=86400, private"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.route("/<tenant>/discovery/v2.0/keys")
+@bp.route("/<tenant>/discovery/keys")
+def jwks(tenant):
+    if tenant.lower() in META_TENANTS:
+        iss = f"{base_url()}/{{tenantid}}/v2.0"
+    else:
+        iss = issuer(tenant_or_404(tenant).id)
+    return _cached_json(current_app.extensions["idp_keys"].jwks(iss))
+
+
+@bp.route("/common/discovery/instance")
+def instance_discovery():
+    base = base_url()
+    host = urlsplit(base).netloc
+    authority = request.args.get("authorization_endpoint", f"{base}/common/oauth2/v2.0/authorize")
+    tenant = urlsplit(authority).path.strip("/").split("/")[0] or "common"
+    return _cached_json({
+        "tenant_discovery_endpoint": f"{base}/{tenant}/v2.0/.well-known/openid-configuration",
+        "api-version": "1.1",
+        "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
+    })
+
+
+@bp.route("/<tenant>/oauth2/v2.0/authorize", methods=["GET", "POST"])
+@csrf.exempt
+def authorize(tenant):
+    tenant = tenant_or_404(tenant)
+    args = request.values
+    result = authz.validate(tenant, args)
+    if isinstance(result, authz.Rejected):
+        return error_page(result.error)
+    if isinstance(result, OAuth2Error):
+        return authz.error_response(result, args.to_dict())
+    params = args.to_dict()
+    browser = current_browser(create=True)
+    flow = authz.start(tenant, params["client_id"], params, browser.id)
+    prepare(flow, browser, params)
+    db.session.flush()
+    record(flow.id, "request", "authorize", {k: v for k, v in params.items() if k in
+                                             ("client_id", "redirect_uri", "scope", "prompt", "login_hint", "response_mode")})
+    if params.get("prompt") == "none":
+        return silent(flow)
+    return go_next(flow)
+
+
+def prepare(flow, browser, params):
+    """Apply prompt, login_hint and max_age to a new flow, from what this browser already knows."""
+    prompt = params.get("prompt")
+    accounts = [a for a in browser.accounts if a.user.tenant_id == flow.tenant_id]
+    signed_in = [a for a in accounts if a.signed_in]
+    hint = (params.get("login_hint") or "").strip().lower()
+    if prompt == "login":
+        flow.set(force_login=True)
+    if prompt == "consent":
+        flow.set(force_consent=True)
+    chosen = None
+    if hint:
+        user = User.by_email(hint)
+        if user is not None and user.tenant_id == flow.tenant_id:
+            chosen = user
+        else:
+            flow.email = hint
+    elif prompt == "select_account":
+        flow.set(picker=bool(accounts))
+    elif len(signed_in) == 1:
+        chosen = signed_in[0].user
+    elif accounts:
+        flow.set(picker=True)
+    if chosen is not None:
+        flow.user_id, flow.email = chosen.id, chosen.email
+        flow.user = chosen
+    max_age = params.get("max_age")
+    if max_age is not None and chosen is not None:
+        account = next((a for a in signed_in if a.user_id == chosen.id), None)
+        if account is not None and clock.epoch(account.auth_time) + int(max_age) < clock.timestamp():
+            flow.set(force_login=True)
+
+
+def silent(flow):
+    """prompt=none: finish at once if nothing needs the user, else tell the client why not."""
+    from .screens import finish, session_account
+
+    account = session_account(flow)
+    screen = next_screen(flow, account) if flow.user is not None else "email"
+    if screen is None:
+        return finish(flow, account)
+    if screen in ("email", "account-picker", "password") or screen.startswith("signup"):
+        error = AADError("login_required", 50058)
+    elif screen == "app-consent":
+        error = AADError("consent_required", 65001, suberror="consent_required", client_id=flow.client_id,
+                         client_name=db.session.get(Client, flow.client_id).name)
+    elif screen.startswith("proofup"):
+        error = AADError("interaction_required", 50079, resource=flow.client_id)
+    else:
+        error = AADError("interaction_required", 50076, resource=flow.client_id)
+    return authz.deny(flow, error)
+
+
+@bp.route("/<tenant>/oauth2/v2.0/token", methods=["POST"])
+@csrf.exempt
+def token(tenant):
+    tenant_or_404(tenant)
+    grant_type = request.form.get("grant_type")
+    if not grant_type:
+        return json_error_response(AADError("invalid_request", 900144, parameter="grant_type"))
+    for key in request.form:
+        if len(request.form.getlist(key)) > 1:
+            return json_error_response(AADError("invalid_request", 9002313, detail=f"Parameter '{key}' is repeated."))
+    return server.create_token_response()
+
+
+@bp.route("/<tenant>/oauth2/v2.0/token", methods=["GET", "PUT", "DELETE", "PATCH"])
+def token_wrong_method(tenant):
+    return json_error_response(AADError("invalid_request", 900561, method="POST", received=request.method))
+
+
+@bp.route("/<tenant>/oauth2/v2.0/logout", methods=["GET", "POST"])
+@csrf.exempt
+def logout(tenant):
+    tenant = tenant_or_404(tenant)
+    browser = current_browser()
+    target = request.values.get("post_logout_redirect_uri")
+    hint = request.values.get("id_token_hint")
+    if browser is not None:
+        for account in browser.accounts:
+            account.signed_in = False
+            account.kmsi = False
+        db.session.commit()
+    session.permanent = False
+    allowed = set()
+    claims = tokens.decode(hint) if hint else None
+    clients = [db.session.get(Client, claims["aud"])] if claims else db.session.scalars(
+        select(Client).where(Client.tenant_id == tenant.id)).all()
+    for client in filter(None, clients):
+        allowed.update(client.post_logout_redirect_uris or [])
+        allowed.update(_origins(client.redirect_uris))
+    if target and (target in allowed or _origin(target) + "/" in allowed):
+        state = request.values.get("state")
+        from authlib.common.urls import add_params_to_uri
+
+        return redirect(add_params_to_uri(target, [("state", state)]) if state else target)
+    return render_template("login/signed_out.html")
+
+
+def _origin(url):
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _origins(uris):
+    return {_origin(u) + "/" for u in uris}
+
+
+def bearer_claims():
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    return tokens.decode(header[7:].strip())
+
+
+def _unauthorized(message):
+    response = jsonify({"error": {"code": "InvalidAuthenticationToken", "message": message,
+                                  "innerError": {"date": datetime.now(UTC).isoformat(), "request-id": str(uuid.uuid4())}}})
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return response
+
+
+def token_user():
+    claims = bearer_claims()
+    if claims is None or claims.get("idtyp") == "app":
+        return None, None
+    user = db.session.scalar(select(User).where(User.oid == claims.get("oid")))
+    return user, claims
+
+
+@bp.route("/oidc/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+def userinfo():
+    user, claims = token_user()
+    if user is None:
+        return _unauthorized("Access token is empty, invalid or expired.")
+    return jsonify({
+        "sub": claims["sub"], "name": user.name, "family_name": user.family_name,
+        "given_name": user.given_name, "picture": f"{base_url()}/v1.0/me/photo/$value", "email": user.email,
+    })
+
+
+@bp.route("/v1.0/me")
+def graph_me():
+    user, claims = token_user()
+    if user is None:
+        return _unauthorized("Access token is empty, invalid or expired.")
+    return jsonify({
+        "@odata.context": f"{base_url()}/v1.0/$metadata#users/$entity",
+        "businessPhones": [], "displayName": user.name, "givenName": user.given_name,
+        "jobTitle": None, "mail": user.email, "mobilePhone": user.phone, "officeLocation": None,
+        "preferredLanguage": "fr-FR", "surname": user.family_name, "userPrincipalName": user.email, "id": user.oid,
+    })
+
+
+@bp.route("/error")
+def error_code():
+    code = request.args.get("code", "")
+    if not code.isdigit() or int(code) not in MESSAGES:
+        abort(404)
+    text = MESSAGES[int(code)].replace("{", "").replace("}", "")
+    return render_template("login/error_code.html", code=code, text=text)

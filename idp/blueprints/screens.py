@@ -1,0 +1,145 @@
+"""What every journey screen shares: the browser session, the flow, the guard against skipping steps."""
+import functools
+
+from flask import abort, current_app, redirect, render_template, request, session, url_for
+from werkzeug.routing import BuildError
+
+from .. import clock
+from ..extensions import db
+from ..journey import next_screen
+from ..journey.recorder import record
+from ..models import BrowserSession, Flow, SessionAccount
+from ..oidc import authorize
+
+# Screen id (journey.md) -> endpoint. One template per screen, named after the endpoint.
+SCREENS = {
+    "account-picker": "login.account_picker",
+    "email": "login.email",
+    "password": "login.password",
+    "kmsi": "login.kmsi",
+    "app-consent": "login.app_consent",
+    "signup-password": "signup.password",
+    "signup-profile": "signup.profile",
+    "signup-verify-email": "signup.verify_email",
+    "captcha": "signup.captcha",
+    "tenant-consent": "signup.tenant_consent",
+    "proofup-interrupt": "proofup.interrupt",
+    "proofup-app-intro": "proofup.app_intro",
+    "proofup-method-choice": "proofup.method_choice",
+    "proofup-app-setup": "proofup.app_setup",
+    "proofup-app-qr": "proofup.app_qr",
+    "proofup-app-try": "proofup.app_try",
+    "proofup-app-approved": "proofup.app_approved",
+    "proofup-totp-qr": "proofup.totp_qr",
+    "proofup-sms-phone": "proofup.sms_phone",
+    "proofup-sms-code": "proofup.sms_code",
+    "proofup-sms-verified": "proofup.sms_verified",
+    "proofup-success": "proofup.success",
+    "mfa-push": "mfa.push",
+    "mfa-otp": "mfa.otp",
+    "mfa-method-choice": "mfa.method_choice",
+}
+
+
+def current_browser(create=False):
+    """Return this browser's session row (the ESTSAUTH cookie), creating it if asked."""
+    browser_id = session.get("bsid")
+    browser = db.session.get(BrowserSession, browser_id) if browser_id else None
+    if browser is None and create:
+        browser = BrowserSession()
+        db.session.add(browser)
+        db.session.flush()
+        session["bsid"] = browser.id
+    return browser
+
+
+def session_account(flow):
+    """Return the SessionAccount of the flow's user in this browser, or None."""
+    if flow.user_id is None:
+        return None
+    return db.session.query(SessionAccount).filter_by(browser_id=flow.browser_id, user_id=flow.user_id).first()
+
+
+def sign_in(flow, amr="pwd"):
+    """Mark the flow's user as signed in on this browser (password or account creation)."""
+    account = session_account(flow)
+    now = clock.now()
+    if account is None:
+        account = SessionAccount(browser_id=flow.browser_id, user_id=flow.user_id)
+        db.session.add(account)
+    account.signed_in = True
+    account.auth_time = now
+    account.last_used_at = now
+    account.amr = [amr]
+    account.mfa_at = None
+    db.session.flush()
+    return account
+
+
+def load_flow(flow_id):
+    """Return the flow, if it belongs to this browser and is still open; else abort with the error page."""
+    flow = db.session.get(Flow, flow_id)
+    if flow is None or flow.browser_id != session.get("bsid"):
+        abort(404)
+    if flow.completed_at is not None:
+        abort(410)
+    return flow
+
+
+def go_next(flow):
+    """Send the browser to the screen the journey needs now, or finish the flow."""
+    account = session_account(flow)
+    screen = next_screen(flow, account)
+    if screen is None:
+        return finish(flow, account)
+    db.session.commit()
+    return redirect(screen_url(screen, flow))
+
+
+def screen_url(screen, flow):
+    try:
+        return url_for(SCREENS[screen], flow_id=flow.id)
+    except BuildError:
+        current_app.logger.error("screen %s is not served", screen)
+        abort(501)
+
+
+def finish(flow, account):
+    """The journey is complete: resume the authorization request, or go where the invitation said."""
+    record(flow.id, "journey", "complete")
+    if flow.params:
+        response = authorize.resume(flow, account)
+        record(flow.id, "code", "authorization_code", {"redirect_uri": flow.params.get("redirect_uri")})
+        db.session.commit()
+        return response
+    flow.completed_at = clock.now()
+    db.session.commit()
+    return redirect(flow.return_url or url_for("emulator.home"))
+
+
+def screen(screen_id):
+    """Decorate a view of one journey screen: load its flow and refuse steps the journey is not at."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(flow_id, **kwargs):
+            flow = load_flow(flow_id)
+            expected = next_screen(flow, session_account(flow))
+            if expected != screen_id:
+                # A later step's URL (or an earlier one, after the back button) resumes where the flow is.
+                return go_next(flow)
+            if request.method == "GET":
+                record(flow.id, "screen", screen_id)
+                db.session.commit()
+            return view(flow, **kwargs)
+
+        wrapper.screen_id = screen_id
+        return wrapper
+
+    return decorator
+
+
+def render_screen(template, flow, form=None, error=None, status=200, **context):
+    """Render one screen's template with what the base layout needs."""
+    return render_template(template, flow=flow, form=form, error=error, tenant=flow.tenant,
+                           user=flow.user, **context), status

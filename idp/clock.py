@@ -1,0 +1,43 @@
+"""The emulator's clock: real UTC time moved by an offset that QA can set (PUT /_emulator/api/clock)."""
+from datetime import UTC, datetime, timedelta
+
+from flask import g, has_app_context
+
+from .extensions import db
+
+
+def offset_seconds():
+    """Return the clock offset in seconds, read once per request."""
+    if has_app_context() and "clock_offset" in g:
+        return g.clock_offset
+    from .models import Setting
+
+    value = int(Setting.get("clock_offset_seconds", 0) or 0)
+    if has_app_context():
+        g.clock_offset = value
+    return value
+
+
+def set_offset(seconds):
+    """Move the clock to real time plus `seconds` for every worker."""
+    from .models import Setting
+
+    Setting.put("clock_offset_seconds", int(seconds))
+    db.session.commit()
+    if has_app_context():
+        g.clock_offset = int(seconds)
+
+
+def now():
+    """Return the emulator's current time as a naive UTC datetime (as stored in the database)."""
+    return datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=offset_seconds())
+
+
+def timestamp():
+    """Return the emulator's current time as integer seconds since the epoch."""
+    return int(now().replace(tzinfo=UTC).timestamp())
+
+
+def epoch(moment):
+    """Return a stored naive UTC datetime as integer seconds since the epoch."""
+    return int(moment.replace(tzinfo=UTC).timestamp())

@@ -1,0 +1,62 @@
+"""Settings of the IdP, read from IDP_* environment variables with laptop-friendly defaults."""
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SEEDS_DIR = Path(os.environ.get("IDP_SEEDS_DIR", PROJECT_ROOT / "seeds"))
+
+
+def data_dir(value=None):
+    """Return the data folder (database, signing keys, local CA), creating it."""
+    path = Path(value or os.environ.get("IDP_DATA_DIR") or Path.cwd() / "idp-data").resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def secret_key(folder):
+    """Return IDP_SECRET_KEY, or a random key kept in the data folder across restarts."""
+    if os.environ.get("IDP_SECRET_KEY"):
+        return os.environ["IDP_SECRET_KEY"]
+    path = folder / "secret-key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def from_environment(overrides=None):
+    """Build the Flask config mapping from the environment, then apply overrides."""
+    overrides = dict(overrides or {})
+    folder = data_dir(overrides.get("IDP_DATA_DIR"))
+    env = os.environ.get
+    config = {
+        "IDP_DATA_DIR": str(folder),
+        "SQLALCHEMY_DATABASE_URI": env("IDP_DATABASE_URL") or f"sqlite:///{folder / 'idp.sqlite3'}",
+        "IDP_BASE_URL": (env("IDP_BASE_URL") or "").rstrip("/") or None,
+        "IDP_CAPTCHA": env("IDP_CAPTCHA", "puzzle"),
+        "IDP_CONTROL_KEY": env("IDP_CONTROL_KEY"),
+        # werkzeug hash method; lower the cost (e.g. "pbkdf2:sha256:1000") for test users.
+        "IDP_PASSWORD_HASH": env("IDP_PASSWORD_HASH", "scrypt:32768:8:1"),
+        "IDP_SMTP_PORT": int(env("IDP_SMTP_PORT", "8425")),
+        "IDP_LISTEN_HOST": env("IDP_LISTEN_HOST", "127.0.0.1"),
+        "IDP_LOCKOUT_THRESHOLD": 10,
+        "IDP_LOCKOUT_SECONDS": 60,
+        "SESSION_COOKIE_NAME": "ESTSAUTH",
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "fr",
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 256 * 1024,
+        "MAX_FORM_PARTS": 200,
+    }
+    config.update(overrides)
+    config["IDP_DATA_DIR"] = str(data_dir(config["IDP_DATA_DIR"]))
+    if "SECRET_KEY" not in config:
+        config["SECRET_KEY"] = secret_key(Path(config["IDP_DATA_DIR"]))
+    if "IDP_DATABASE_URL" in overrides:
+        config["SQLALCHEMY_DATABASE_URI"] = overrides["IDP_DATABASE_URL"]
+    return config

@@ -1,0 +1,132 @@
+"""The journey's named checks, in order (node-oidc-provider style): the first that fails names the screen.
+
+Each check takes (flow, account) and returns a screen id, or None when it passes. `account` is the
+SessionAccount of the flow's user in this browser (None before the user is known).
+"""
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import AuthenticatorAccount, Consent
+
+# Screens of the returning sign-in; the sign-up, proof-up and MFA screens are named in journey.md.
+SIGNUP_STEPS = ("signup-password", "signup-profile", "signup-verify-email", "captcha")
+
+
+def account_unknown(flow, account):
+    """The user has not said who they are yet: pick a remembered account or type an email."""
+    if flow.user is not None:
+        return None
+    return "account-picker" if flow.get("picker") else "email"
+
+
+def needs_account(flow, account):
+    """An invited user without a Microsoft account creates one: password, profile, email code, captcha."""
+    user = flow.user
+    if user.has_account:
+        return None
+    signup = flow.get("signup", {})
+    if "password_hash" not in signup:
+        return "signup-password"
+    if "birth_date" not in signup:
+        return "signup-profile"
+    if not signup.get("email_verified"):
+        return "signup-verify-email"
+    return "captcha"
+
+
+def password_required(flow, account):
+    """A returning user proves who they are with their password, unless this browser is signed in."""
+    if flow.get("password_ok") or flow.get("account_created"):
+        return None
+    if account is not None and account.signed_in and not flow.get("force_login"):
+        return None
+    return "password"
+
+
+def tenant_consent_missing(flow, account):
+    """A guest accepts, once, what the organisation may do with their profile."""
+    user = flow.user
+    if user.tenant_consent_at is not None or not user.invited:
+        return None
+    return "tenant-consent"
+
+
+def mfa_registration_required(flow, account):
+    """A user with no MFA method registers one ("Plus d'informations requises"), or has just done so."""
+    user = flow.user
+    proofup = flow.get("proofup")
+    if proofup:
+        return proofup.get("screen")
+    # Invited clients must register a method, as the firm's tenant requires (guide, "Plus d'informations requises").
+    if user.mfa_method or not user.invited or user.tenant.mfa == "never":
+        return None
+    return "proofup-interrupt"
+
+
+def mfa_required(flow, account):
+    """A user with a registered method proves it, as the tenant's MFA policy says."""
+    user = flow.user
+    if not user.mfa_method or flow.get("mfa_ok"):
+        return None
+    policy = flow.get("mfa_policy") or user.tenant.mfa
+    if policy == "never":
+        return None
+    if policy == "once" and account is not None and account.signed_in and account.mfa_at is not None:
+        return None
+    chosen = flow.get("mfa_screen")
+    if chosen:
+        return chosen
+    if user.mfa_method == "authenticator" and _has_authenticator(user):
+        return "mfa-push"
+    return "mfa-otp"
+
+
+def kmsi_unanswered(flow, account):
+    """"Rester connecté ?" is asked after a password was typed in this flow."""
+    if flow.get("password_ok") and "kmsi" not in flow.state:
+        return "kmsi"
+    return None
+
+
+def app_consent_missing(flow, account):
+    """The user accepts what the app asks, once per app (or again with prompt=consent)."""
+    if not flow.client_id:
+        return None
+    if flow.get("app_consent") == "granted":
+        return None
+    if flow.get("force_consent"):
+        return "app-consent"
+    exists = db.session.scalar(
+        select(Consent.id).where(Consent.user_id == flow.user_id, Consent.client_id == flow.client_id)
+    )
+    return None if exists else "app-consent"
+
+
+def _has_authenticator(user):
+    return db.session.scalar(select(AuthenticatorAccount.id).where(AuthenticatorAccount.user_id == user.id)) is not None
+
+
+CHECKS = [
+    ("account_unknown", account_unknown),
+    ("needs_account", needs_account),
+    ("password_required", password_required),
+    ("tenant_consent_missing", tenant_consent_missing),
+    ("mfa_registration_required", mfa_registration_required),
+    ("mfa_required", mfa_required),
+    ("kmsi_unanswered", kmsi_unanswered),
+    ("app_consent_missing", app_consent_missing),
+]
+
+
+def failing_check(flow, account):
+    """Return (check name, screen) of the first failing check, or (None, None) when all pass."""
+    for name, check in CHECKS:
+        screen = check(flow, account)
+        if screen:
+            return name, screen
+    return None, None
+
+
+def next_screen(flow, account):
+    """Return the screen the flow must show now, or None when the journey is complete."""
+    return failing_check(flow, account)[1]

@@ -1,0 +1,409 @@
+"""Everything the emulator knows, in the database: tenants, clients, users, flows, codes, tokens, devices, messages."""
+import secrets
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash
+
+from . import clock
+from .extensions import db
+
+
+def new_guid():
+    return str(uuid.uuid4())
+
+
+def new_id(nbytes=24):
+    return secrets.token_urlsafe(nbytes)
+
+
+class Setting(db.Model):
+    """A runtime setting shared by all workers (captcha mode, mfa policy override, clock offset, faults)."""
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[object] = mapped_column(JSON, nullable=True)
+
+    @classmethod
+    def get(cls, key, default=None):
+        row = db.session.get(cls, key)
+        return default if row is None or row.value is None else row.value
+
+    @classmethod
+    def put(cls, key, value):
+        row = db.session.get(cls, key)
+        if row is None:
+            db.session.add(cls(key=key, value=value))
+        else:
+            row.value = value
+
+
+class Tenant(db.Model):
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    mfa: Mapped[str] = mapped_column(String(16), default="always")
+    # Branding and support details for emails and pages (seed data, not code).
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
+    pairwise_salt: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
+
+
+class Client(db.Model):
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
+    # Object id of the app's service principal (sub/oid of its app-only tokens).
+    object_id: Mapped[str] = mapped_column(String(36), default=new_guid)
+    name: Mapped[str] = mapped_column(String(255))
+    secret_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
+    post_logout_redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
+    roles: Mapped[list] = mapped_column(JSON, default=list)
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    tenant = relationship(Tenant, lazy="joined")
+
+    @property
+    def is_public(self):
+        return self.secret_hash is None
+
+    def check_secret(self, secret):
+        return bool(self.secret_hash) and check_password_hash(self.secret_hash, secret)
+
+    # authlib ClientMixin
+    def get_client_id(self):
+        return self.client_id
+
+    def get_default_redirect_uri(self):
+        return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
+
+    def get_allowed_scope(self, scope):
+        return scope or ""
+
+    def check_redirect_uri(self, redirect_uri):
+        return redirect_uri in self.redirect_uris
+
+    def check_client_secret(self, client_secret):
+        return self.check_secret(client_secret)
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        if self.is_public:
+            return method == "none"
+        return method in ("client_secret_post", "client_secret_basic")
+
+    def check_response_type(self, response_type):
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type):
+        if grant_type == "client_credentials":
+            return not self.is_public
+        return grant_type in ("authorization_code", "refresh_token")
+
+
+class User(db.Model):
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    oid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    # None while the invited user has no Microsoft account yet.
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    invited: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "live.com" for a personal Microsoft account invited into the tenant (guest), else None.
+    idp: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    birth_date: Mapped[object] = mapped_column(Date, nullable=True)
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    marketing_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    tenant_consent_at: Mapped[object] = mapped_column(DateTime, nullable=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[object] = mapped_column(DateTime, nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # authenticator | totp | sms, or None before MFA registration.
+    mfa_method: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    tenant = relationship(Tenant, lazy="joined")
+
+    @property
+    def has_account(self):
+        return self.password_hash is not None
+
+    @property
+    def given_name(self):
+        return self.name.split(" ", 1)[0] if self.name else ""
+
+    @property
+    def family_name(self):
+        return self.name.split(" ", 1)[1] if " " in (self.name or "") else ""
+
+    def is_locked(self):
+        return self.locked_until is not None and self.locked_until > clock.now()
+
+    def check_password(self, password):
+        return self.has_account and check_password_hash(self.password_hash, password)
+
+    @property
+    def state(self):
+        """The seed/control-API word for this user's state."""
+        if not self.has_account:
+            return "invited"
+        if self.mfa_method:
+            return "mfa_" + self.mfa_method
+        return "registered"
+
+    def get_user_id(self):
+        return self.id
+
+    @classmethod
+    def by_email(cls, email):
+        return db.session.scalar(select(cls).where(cls.email == (email or "").strip().lower()))
+
+
+class Invitation(db.Model):
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_guid)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
+    email: Mapped[str] = mapped_column(String(255))
+    redirect_url: Mapped[str] = mapped_column(String(2048), default="")
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    invited_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
+    redeemed_at: Mapped[object] = mapped_column(DateTime, nullable=True)
+
+
+class BrowserSession(db.Model):
+    """One browser (the ESTSAUTH cookie points here); holds the accounts signed in on it."""
+
+    id: Mapped[str] = mapped_column(String(48), primary_key=True, default=new_id)
+    created_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
+
+    accounts = relationship("SessionAccount", back_populates="browser", lazy="selectin",
+                            order_by="SessionAccount.last_used_at.desc()")
+
+
+class SessionAccount(db.Model):
+    """A user known to a browser: signed in (sid) or only remembered for the account picker."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    browser_id: Mapped[str] = mapped_column(ForeignKey("browser_session.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    sid: Mapped[str] = mapped_column(String(36), default=new_guid)
+    signed_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    auth_time: Mapped[object] = mapped_column(DateTime, default=clock.now)
+    mfa_at: Mapped[object] = mapped_column(DateTime, nullable=True)
+    amr: Mapped[list] = mapped_column(JSON, default=list)
+    kmsi: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_used_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
+
+    browser = relationship(BrowserSession, back_populates="accounts")
+    user = relationship(User, lazy="joined")
+    __table_args__ = (UniqueConstraint("browser_id", "user_id"),)
+
+
+class Flow(db.Model):
+    """One journey: an authorization request (or an invitation) and everything the user did for it."""
+
+    id: Mapped[str] = mapped_column(String(48), primary_key=True, default=new_id)
+    browser_id: Mapped[str] = mapped_column(String(48), index=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The authorization request's parameters, to resume it when the journey ends.
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Where to go when there is no authorization request (invitation redeem URL).
+    return_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    invitation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Step state, as plain JSON the journey's checks read: see idp.journey.
+    state: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
+    updated_at: Mapped[object] = mapped_column(DateTime, default=clock.now, onupdate=clock.now)
+    completed_at: Mapped[object] = mapped_column(DateTime, nullable=True)
+
+    user = relationship(User, lazy="joined")
+    tenant = relationship(Tenant, lazy="joined")
+
+    def get(self, key, default=None):
+        return (self.state or {}).get(key, default)
+
+    def set(self, **values):
+        """Update step state (JSON column: assign a new dict so the change is saved)."""
+        self.state = {**(self.state or {}), **values}
+
+    def drop(self, *keys):
+        self.state = {k: v for k, v in (self.state or {}).items() if k not in keys}
+
+
+class FlowEvent(db.Model):
+    """The journey recorder: one line of a flow's timeline (screen, input, message, token)."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flow_id: Mapped[str] = mapped_column(String(48), index=True)
+    at: Mapped[object] = mapped_column(DateTime, default=clock.now)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Consent(db.Model):
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list] = mapped_column(JSON, default=list)
+    granted_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
+    __table_args__ = (UniqueConstraint("user_id", "client_id"),)
+
+
+class AuthorizationCode(db.Model):
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    flow_id: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    redirect_uri: Mapped[str] = mapped_column(Text, default="")
+    scope: Mapped[str] = mapped_column(Text, default="")
+    nonce: Mapped[str | None] = mapped_column(Text, nullable=True)
+    code_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    code_challenge_method: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    sid: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    auth_time: Mapped[object] = mapped_column(DateTime)
+    amr: Mapped[list] = mapped_column(JSON, default=list)
+    kmsi: Mapped[bool] = mapped_column(Boolean, default=False)
+    client_info: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
+    expires_at: Mapped[object] = mapped_column(DateTime)
+    redeemed_at: Mapped[object] = mapped_column(DateTime, nullable=True)
+
+    user = relationship(User, lazy="joined")
+
+    LIFETIME = timedelta(minutes=10)
+
+    # authlib AuthorizationCodeMixin
+    def get_redirect_uri(self):
+        return self.redirect_uri
+
+    def get_scope(self):
+        return self.scope
+
+    def get_nonce(self):
+        return self.nonce
+
+    def get_auth_time(self):
+        return clock.epoch(self.auth_time)
+
+    def get_acr(self):
+        return None
+
+    def get_amr(self):
+        return self.amr or None
+
+
+class RefreshToken(db.Model):
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Every token rotated from one sign-in shares a family; replaying a rotated one revokes the family.
+    family: Mapped[str] = mapped_column(String(36), index=True, default=new_guid)
+    client_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    scope: Mapped[str] = mapped_column(Text, default="")
+    sid: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    auth_time: Mapped[object] = mapped_column(DateTime)
+    amr: Mapped[list] = mapped_column(JSON, default=list)
+    kmsi: Mapped[bool] = mapped_column(Boolean, default=False)
+    issued_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
+    expires_at: Mapped[object] = mapped_column(DateTime)
+    revoked_at: Mapped[object] = mapped_column(DateTime, nullable=True)
+
+    user = relationship(User, lazy="joined")
+
+    LIFETIME = timedelta(days=90)
+
+    # authlib TokenMixin
+    def get_scope(self):
+        return self.scope
+
+    def get_client_id(self):
+        return self.client_id
+
+    def is_expired(self):
+        return self.expires_at <= clock.now()
+
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    def check_client(self, client):
+        return client.client_id == self.client_id
+
+    def get_expires_in(self):
+        return int((self.expires_at - self.issued_at).total_seconds())
+
+    # authlib AuthorizationCodeMixin-like context shared with codes, for claims
+    def get_nonce(self):
+        return None
+
+    def get_auth_time(self):
+        return clock.epoch(self.auth_time)
+
+
+class OneTimeCode(db.Model):
+    """A code sent by email or SMS (hashed), with its expiry and wrong-try counter."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flow_id: Mapped[str | None] = mapped_column(String(48), index=True, nullable=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), nullable=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    destination: Mapped[str] = mapped_column(String(255))
+    code_hash: Mapped[str] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
+    expires_at: Mapped[object] = mapped_column(DateTime)
+    used_at: Mapped[object] = mapped_column(DateTime, nullable=True)
+
+
+class Message(db.Model):
+    """A mail or SMS as delivered to the dev mailbox or the virtual phone."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8))  # email | sms
+    sender: Mapped[str] = mapped_column(String(255), default="")
+    to: Mapped[str] = mapped_column(String(255), index=True)
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str | None] = mapped_column(Text, nullable=True)
+    code: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    links: Mapped[list] = mapped_column(JSON, default=list)
+    flow_id: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    created_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
+    # A delayed SMS (fault "delay") shows only from this moment.
+    deliver_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
+    read_at: Mapped[object] = mapped_column(DateTime, nullable=True)
+
+
+class AuthenticatorAccount(db.Model):
+    """An account added to the Microsoft Authenticator app of a user's virtual phone."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    # The activation the phone scanned (the QR on proofup-app-qr), to tie it to the flow.
+    activation: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    added_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
+
+    user = relationship(User, lazy="joined")
+
+
+class PushRequest(db.Model):
+    """A Microsoft Authenticator notification waiting for the user (number matching)."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    flow_id: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    number: Mapped[int] = mapped_column(Integer)
+    # pending | approved | denied | wrong_number | expired
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
+    expires_at: Mapped[object] = mapped_column(DateTime)
+    answered_at: Mapped[object] = mapped_column(DateTime, nullable=True)
+
+    LIFETIME = timedelta(minutes=2)

@@ -1,0 +1,1 @@
+"""The protocol layer: authlib's authorization server, keys, tokens and Microsoft-shaped errors. Renders no HTML."""

@@ -1,0 +1,254 @@
+"""authlib's authorization server with Microsoft's grants, client authentication and error shape."""
+import hashlib
+import secrets
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
+from authlib.oauth2 import OAuth2Request
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core.grants import OpenIDCode
+from flask import request as flask_request
+from sqlalchemy import select, update
+
+from .. import clock
+from ..extensions import db
+from ..models import AuthorizationCode, Client, RefreshToken
+from . import tokens
+from .errors import AADError, json_error_response
+
+
+def digest(value):
+    """Return the stored form of a code or refresh token (only hashes are kept)."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class MicrosoftServer(AuthorizationServer):
+    def create_oauth2_request(self, request):
+        # A stored authorization request is resumed as an OAuth2Request when the journey ends.
+        if isinstance(request, OAuth2Request):
+            return request
+        return FlaskOAuth2Request(flask_request)
+
+    def query_client(self, client_id):
+        return db.session.get(Client, client_id) if client_id else None
+
+    def save_token(self, token, request):
+        """Keep the refresh token (hashed) with the sign-in context it carries on."""
+        refresh = token.get("refresh_token")
+        if not refresh:
+            return
+        context = request.authorization_code or request.refresh_token
+        row = RefreshToken(
+            token_hash=digest(refresh), client_id=request.client.client_id, user_id=request.user.id,
+            scope=context.scope, sid=context.sid, auth_time=context.auth_time, amr=context.amr,
+            kmsi=context.kmsi, issued_at=clock.now(), expires_at=clock.now() + RefreshToken.LIFETIME,
+        )
+        if isinstance(context, RefreshToken):
+            row.family = context.family
+        db.session.add(row)
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """Authenticate the client as Microsoft does: basic or post secret, or none for public clients."""
+        client_id, secret = extract_basic_authorization(request.headers)
+        method = "client_secret_basic" if client_id else None
+        if not client_id:
+            client_id = request.payload.data.get("client_id")
+            secret = request.payload.data.get("client_secret")
+            method = "client_secret_post" if secret else "none"
+        if not client_id:
+            raise AADError("invalid_request", 900144, parameter="client_id")
+        client = self.query_client(client_id)
+        if client is None:
+            raise AADError("unauthorized_client", 700016, client_id=client_id, tenant=_tenant_segment())
+        if client.is_public:
+            if secret:
+                raise AADError("invalid_request", 700025)
+        elif not secret:
+            raise AADError("invalid_client", 7000218)
+        elif not client.check_secret(secret):
+            raise AADError("invalid_client", 7000215, client_id=client_id)
+        request.auth_method = method
+        return client
+
+    def handle_error_response(self, request, error):
+        if error.redirect_uri:
+            return self.handle_response(*redirect_error(error, request))
+        return json_error_response(error)
+
+    def generate_user_token(self, grant, user, scope, context, include_refresh_token):
+        """Return the token response of a user sign-in (code or refresh grant)."""
+        client = grant.request.client
+        access = tokens.access_token(user, client, scope, context)
+        token = {
+            "token_type": "Bearer",
+            "scope": tokens.granted_scope(scope),
+            "expires_in": tokens.TOKEN_LIFETIME,
+            "ext_expires_in": tokens.TOKEN_LIFETIME,
+            "access_token": access,
+        }
+        if include_refresh_token and "offline_access" in scope.split():
+            token["refresh_token"] = "1.A" + secrets.token_urlsafe(48)
+        if "openid" in scope.split():
+            token["id_token"] = tokens.id_token(user, client, context, scope, access_token=access)
+        if grant.request.payload.data.get("client_info") == "1":
+            token["client_info"] = tokens.client_info(user)
+        return token
+
+
+def _tenant_segment():
+    return (flask_request.view_args or {}).get("tenant", "")
+
+
+def redirect_error(error, request):
+    """Send an authorization error back to the client (query, fragment or form_post)."""
+    from .errors import code_for, message_for
+
+    params = [("error", error.error), ("error_description", message_for(error))]
+    params.append(("error_uri", f"/error?code={code_for(error)}"))
+    state = error.state or (request.payload.state if request is not None and request.payload else None)
+    if state:
+        params.append(("state", state))
+    mode = request.payload.data.get("response_mode", "query") if request is not None and request.payload else "query"
+    return respond(error.redirect_uri, params, mode)
+
+
+def respond(redirect_uri, params, response_mode):
+    """Deliver authorization response parameters per response_mode (query, fragment, form_post)."""
+    from authlib.common.urls import add_params_to_uri
+    from flask import render_template
+
+    if response_mode == "form_post":
+        body = render_template("form_post.html", action=redirect_uri, params=params)
+        return 200, body, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]
+    uri = add_params_to_uri(redirect_uri, params, fragment=response_mode == "fragment")
+    return 302, "", [("Location", uri)]
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def create_authorization_response(self, redirect_uri, grant_user):
+        status, body, headers = super().create_authorization_response(redirect_uri, grant_user)
+        mode = self.request.payload.data.get("response_mode", "query")
+        if mode == "query":
+            return status, body, headers
+        from urllib.parse import parse_qsl, urlsplit
+
+        params = parse_qsl(urlsplit(dict(headers)["Location"]).query)
+        own = {k for k, _ in params} - set(dict(parse_qsl(urlsplit(redirect_uri).query)))
+        return respond(redirect_uri, [(k, v) for k, v in params if k in own], mode)
+
+    def save_authorization_code(self, code, request):
+        flow = request.flow
+        account = request.session_account
+        data = request.payload.data
+        row = AuthorizationCode(
+            code_hash=digest(code), client_id=request.client.client_id, user_id=request.user.id,
+            flow_id=flow.id if flow else None, redirect_uri=data.get("redirect_uri") or "",
+            scope=request.scope or "", nonce=data.get("nonce"),
+            code_challenge=data.get("code_challenge"), code_challenge_method=data.get("code_challenge_method"),
+            sid=account.sid, auth_time=account.auth_time, amr=list(account.amr or ["pwd"]),
+            kmsi=bool(account.kmsi), created_at=clock.now(), expires_at=clock.now() + AuthorizationCode.LIFETIME,
+        )
+        db.session.add(row)
+        db.session.commit()
+
+    def query_authorization_code(self, code, client):
+        row = db.session.scalar(select(AuthorizationCode).where(AuthorizationCode.code_hash == digest(code)))
+        if row is None or row.client_id != client.client_id:
+            raise AADError("invalid_grant", 70000)
+        if row.redeemed_at is not None:
+            # A replayed code revokes what it produced, as RFC 6749 recommends.
+            db.session.execute(update(RefreshToken).where(
+                RefreshToken.user_id == row.user_id, RefreshToken.client_id == row.client_id,
+                RefreshToken.issued_at >= row.created_at, RefreshToken.revoked_at.is_(None),
+            ).values(revoked_at=clock.now()))
+            db.session.commit()
+            raise AADError("invalid_grant", 54005)
+        if row.expires_at <= clock.now():
+            raise AADError("invalid_grant", 70008)
+        return row
+
+    def delete_authorization_code(self, authorization_code):
+        authorization_code.redeemed_at = clock.now()
+        db.session.commit()
+
+    def authenticate_user(self, authorization_code):
+        return authorization_code.user
+
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True):
+        return self.server.generate_user_token(self, user, scope, self.request.authorization_code, True)
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token):
+        row = db.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest(refresh_token)))
+        if row is None:
+            raise AADError("invalid_grant", 9002313, detail="The refresh token is malformed or unknown.")
+        if row.is_revoked():
+            # A rotated token replayed: someone holds a copy; revoke the whole family.
+            db.session.execute(update(RefreshToken).where(
+                RefreshToken.family == row.family, RefreshToken.revoked_at.is_(None)
+            ).values(revoked_at=clock.now()))
+            db.session.commit()
+            raise AADError("invalid_grant", 700082)
+        if row.is_expired():
+            raise AADError("invalid_grant", 700082)
+        return row
+
+    def authenticate_user(self, refresh_token):
+        return refresh_token.user
+
+    def revoke_old_credential(self, refresh_token):
+        refresh_token.revoked_at = clock.now()
+        db.session.commit()
+
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True):
+        return self.server.generate_user_token(self, user, scope, self.request.refresh_token, True)
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def validate_requested_scope(self):
+        scope = (self.request.payload.scope or "").split()
+        if len(scope) != 1 or not scope[0].endswith("/.default"):
+            raise AADError("invalid_scope", 70011,
+                           detail="The scope requested for client credentials must be one resource followed by /.default.")
+
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=False):
+        resource = scope.split()[0][: -len("/.default")]
+        resource = tokens.GRAPH_HOST if resource.rstrip("/") in (tokens.GRAPH_HOST, tokens.GRAPH_APP_ID) else resource
+        return {
+            "token_type": "Bearer",
+            "expires_in": tokens.TOKEN_LIFETIME,
+            "ext_expires_in": tokens.TOKEN_LIFETIME,
+            "access_token": tokens.app_token(self.request.client, resource),
+        }
+
+
+class MicrosoftOpenIDCode(OpenIDCode):
+    def exists_nonce(self, nonce, request):
+        return False  # Microsoft accepts a nonce again in a new request; the ID token echoes it.
+
+    def process_token(self, grant, response):
+        return response[1]  # the ID token is issued by generate_user_token
+
+
+class S256Challenge(CodeChallenge):
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+
+server = MicrosoftServer()
+
+
+def init_app(app):
+    server.init_app(app)
+    server.register_grant(AuthorizationCodeGrant, [S256Challenge(required=True), MicrosoftOpenIDCode(require_nonce=False)])
+    server.register_grant(RefreshTokenGrant)
+    server.register_grant(ClientCredentialsGrant)

@@ -1,0 +1,180 @@
+"""Tokens and their claims, as Microsoft's v2.0 endpoint issues them (see microsoft-reference.md)."""
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+
+from flask import current_app
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+from .. import clock
+from .urls import issuer
+
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+GRAPH_HOST = "https://graph.microsoft.com"
+OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
+TOKEN_LIFETIME = 3600
+
+
+def _b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def keystore():
+    return current_app.extensions["idp_keys"]
+
+
+def _sign(claims):
+    key = keystore().signing_key
+    header = {"typ": "JWT", "alg": "RS256", "kid": key.kid}
+    return jwt.encode(header, claims, key, algorithms=["RS256"])
+
+
+def resource_scopes(scope):
+    """Split a requested scope into (OIDC scopes, resource, resource scopes), as Microsoft reads it.
+
+    "User.Read" and "https://graph.microsoft.com/User.Read" are Microsoft Graph delegated scopes;
+    "api://app/Read" is scope "Read" of resource "api://app". With no resource scope, Graph User.Read.
+    """
+    oidc, resource, scp = [], None, []
+    for item in (scope or "").split():
+        if item in OIDC_SCOPES:
+            oidc.append(item)
+            continue
+        if "/" in item:
+            res, _, name = item.rpartition("/")
+        else:
+            res, name = GRAPH_HOST, item
+        if res.rstrip("/") in (GRAPH_HOST, GRAPH_APP_ID, "https://graph.microsoft.com/"):
+            res = GRAPH_HOST
+        if resource is not None and res != resource:
+            return oidc, None, None  # one resource per token, as Microsoft requires
+        resource = res
+        if name not in scp:
+            scp.append(name)
+    if resource is None:
+        resource, scp = GRAPH_HOST, ["User.Read"]
+    return oidc, resource, scp
+
+
+def audience(resource):
+    return GRAPH_APP_ID if resource == GRAPH_HOST else resource
+
+
+def granted_scope(scope):
+    """Return the scope string of a token response, e.g. "openid profile email https://graph.microsoft.com/User.Read"."""
+    oidc, resource, scp = resource_scopes(scope)
+    names = [f"{resource}/{s}" for s in scp]
+    return " ".join(oidc + names)
+
+
+def pairwise_sub(user, client_id):
+    """Return the per-app subject of a user: stable for one app, different across apps."""
+    salt = user.tenant.pairwise_salt.encode()
+    digest = hmac.new(salt, f"{user.oid}:{client_id}".encode(), hashlib.sha256).digest()
+    return _b64(digest[:32])
+
+
+def _common(user, client, context, now):
+    claims = {
+        "iss": issuer(user.tenant_id),
+        "iat": now,
+        "nbf": now,
+        "exp": now + TOKEN_LIFETIME,
+        "name": user.name,
+        "oid": user.oid,
+        "preferred_username": user.email,
+        "sub": pairwise_sub(user, client.client_id),
+        "tid": user.tenant_id,
+        "uti": _b64(secrets.token_bytes(16)),
+        "ver": "2.0",
+    }
+    if context is not None and context.sid:
+        claims["sid"] = context.sid
+    if user.idp:
+        claims["idp"] = user.idp
+    return claims
+
+
+def id_token(user, client, context, scope, access_token=None):
+    """Return a signed v2.0 ID token for `user` and `client` (context: the code or refresh token)."""
+    now = clock.timestamp()
+    claims = _common(user, client, context, now)
+    claims.update({
+        "aud": client.client_id,
+        "aio": _b64(secrets.token_bytes(24)),
+        "rh": "0." + _b64(secrets.token_bytes(30)),
+        "auth_time": context.get_auth_time(),
+    })
+    if "email" in (scope or "").split():
+        claims["email"] = user.email
+    nonce = context.get_nonce()
+    if nonce:
+        claims["nonce"] = nonce
+    if context.kmsi:
+        claims["signin_state"] = ["kmsi"]
+    if access_token:
+        digest = hashlib.sha256(access_token.encode()).digest()
+        claims["at_hash"] = _b64(digest[:16])
+    return _sign(claims)
+
+
+def access_token(user, client, scope, context):
+    """Return a signed delegated access token (aud = the resource, scp = its scopes)."""
+    _, resource, scp = resource_scopes(scope)
+    now = clock.timestamp()
+    claims = _common(user, client, context, now)
+    claims.update({
+        "aud": audience(resource),
+        "azp": client.client_id,
+        "azpacr": "0" if client.is_public else "1",
+        "scp": " ".join(scp),
+        "amr": list(context.amr or ["pwd"]),
+        "acr": "1",
+        "idtyp": "user",
+    })
+    return _sign(claims)
+
+
+def app_token(client, resource):
+    """Return a signed app-only access token for client credentials (roles, no scp)."""
+    now = clock.timestamp()
+    claims = {
+        "aud": audience(resource),
+        "iss": issuer(client.tenant_id),
+        "iat": now,
+        "nbf": now,
+        "exp": now + TOKEN_LIFETIME,
+        "azp": client.client_id,
+        "azpacr": "1",
+        "idtyp": "app",
+        "oid": client.object_id,
+        "sub": client.object_id,
+        "tid": client.tenant_id,
+        "roles": list(client.roles or []),
+        "uti": _b64(secrets.token_bytes(16)),
+        "ver": "2.0",
+    }
+    return _sign(claims)
+
+
+def client_info(user):
+    """Return MSAL's client_info: base64url of {"uid": oid, "utid": tid}."""
+    return _b64(json.dumps({"uid": user.oid, "utid": user.tenant_id}).encode())
+
+
+def decode(token, audience_check=None):
+    """Verify a token signed by this emulator and return its claims, or None if invalid or expired."""
+    try:
+        result = jwt.decode(token, keystore().key_set(), algorithms=["RS256"])
+    except (JoseError, ValueError, TypeError):
+        return None
+    claims = result.claims
+    now = clock.timestamp()
+    if not isinstance(claims.get("exp"), int) or claims["exp"] <= now:
+        return None
+    if audience_check is not None and claims.get("aud") not in audience_check:
+        return None
+    return claims

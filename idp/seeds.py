@@ -1,0 +1,213 @@
+"""Seed folders (seeds/<scenario>/: tenant.yaml, clients.yaml, users.yaml), loaded idempotently."""
+import datetime
+import re
+from pathlib import Path
+
+import pyotp
+import yaml
+from flask import current_app
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from . import config
+from .extensions import db
+from .models import AuthenticatorAccount, Client, Consent, Tenant, User
+
+USER_STATES = ("invited", "registered", "mfa_sms", "mfa_authenticator", "mfa_totp")
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+class SeedError(ValueError):
+    """A seed file refused, with the file, the entry and the field it is about."""
+
+    def __init__(self, path, entry, field, message):
+        self.path, self.entry, self.field = path, entry, field
+        where = f"{path}"
+        if entry is not None:
+            where += f", entry {entry}"
+        if field:
+            where += f", field '{field}'"
+        super().__init__(f"{where}: {message}")
+
+
+def resolve(name_or_path):
+    """Return the folder of a scenario name (seeds/<name>) or a path."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    candidate = config.SEEDS_DIR / str(name_or_path)
+    if candidate.is_dir():
+        return candidate
+    raise SeedError(name_or_path, None, None, "no such seed folder")
+
+
+def _read(path, expect):
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SeedError(path, None, None, "file missing") from None
+    except yaml.YAMLError as exc:
+        raise SeedError(path, None, None, f"not valid YAML ({exc})") from None
+    if data is None:
+        data = expect()
+    if not isinstance(data, expect):
+        raise SeedError(path, None, None, f"must be a YAML {'list' if expect is list else 'mapping'}")
+    return data
+
+
+def _require(path, entry, item, field, kind=str, pattern=None, message=None):
+    value = item.get(field)
+    if value is None or value == "":
+        raise SeedError(path, entry, field, "is required")
+    if not isinstance(value, kind):
+        raise SeedError(path, entry, field, f"must be a {kind.__name__}")
+    if pattern is not None and not pattern.match(str(value)):
+        raise SeedError(path, entry, field, message or "is not valid")
+    return value
+
+
+def validate(folder):
+    """Read and check a seed folder; return (tenant, clients, users) or raise SeedError."""
+    folder = Path(folder)
+    tenant_path, clients_path, users_path = (folder / n for n in ("tenant.yaml", "clients.yaml", "users.yaml"))
+    tenant = _read(tenant_path, dict)
+    _require(tenant_path, None, tenant, "id", pattern=GUID, message="must be a lower-case GUID")
+    _require(tenant_path, None, tenant, "domain")
+    _require(tenant_path, None, tenant, "name")
+    if tenant.get("mfa", "always") not in ("always", "once", "never"):
+        raise SeedError(tenant_path, None, "mfa", "must be always, once or never")
+    clients = _read(clients_path, list)
+    seen = set()
+    for index, item in enumerate(clients, 1):
+        if not isinstance(item, dict):
+            raise SeedError(clients_path, index, None, "must be a mapping")
+        cid = _require(clients_path, index, item, "client_id")
+        if cid in seen:
+            raise SeedError(clients_path, index, "client_id", f"duplicate client_id {cid}")
+        seen.add(cid)
+        _require(clients_path, index, item, "name")
+        uris = item.get("redirect_uris", [])
+        if not isinstance(uris, list) or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in uris):
+            raise SeedError(clients_path, index, "redirect_uris", "must be a list of http(s) URLs")
+        secret = item.get("client_secret")
+        if secret is not None and not isinstance(secret, str):
+            raise SeedError(clients_path, index, "client_secret", "must be a string")
+    users = _read(users_path, list)
+    emails = set()
+    for index, item in enumerate(users, 1):
+        if not isinstance(item, dict):
+            raise SeedError(users_path, index, None, "must be a mapping")
+        email = _require(users_path, index, item, "email", pattern=EMAIL, message="is not an email address")
+        if email.lower() in emails:
+            raise SeedError(users_path, index, "email", f"duplicate email {email}")
+        emails.add(email.lower())
+        state = item.get("state", "registered")
+        if state not in USER_STATES:
+            raise SeedError(users_path, index, "state", f"must be one of {', '.join(USER_STATES)}")
+        if state != "invited":
+            _require(users_path, index, item, "password")
+        if state == "mfa_sms":
+            _require(users_path, index, item, "phone", pattern=PHONE, message="must be E.164, e.g. +33612345678")
+        elif item.get("phone") is not None:
+            _require(users_path, index, item, "phone", pattern=PHONE, message="must be E.164, e.g. +33612345678")
+        birth = item.get("birth_date")
+        if birth is not None and not isinstance(birth, datetime.date):
+            raise SeedError(users_path, index, "birth_date", "must be a date (YYYY-MM-DD)")
+        if item.get("totp_secret") is not None:
+            try:
+                pyotp.TOTP(item["totp_secret"]).now()
+            except Exception:
+                raise SeedError(users_path, index, "totp_secret", "must be base32") from None
+    return tenant, clients, users
+
+
+def load(folder):
+    """Load a seed folder: add what is missing, update what differs; loading twice changes nothing."""
+    tenant_data, clients, users = validate(resolve(folder))
+    method = current_app.config["IDP_PASSWORD_HASH"]
+    tenant = db.session.get(Tenant, tenant_data["id"])
+    if tenant is None:
+        tenant = Tenant(id=tenant_data["id"], domain=tenant_data["domain"].lower(), name=tenant_data["name"])
+        db.session.add(tenant)
+    tenant.domain, tenant.name = tenant_data["domain"].lower(), tenant_data["name"]
+    tenant.mfa = tenant_data.get("mfa", "always")
+    extra = {k: v for k, v in tenant_data.items() if k not in ("id", "domain", "name", "mfa")}
+    if tenant.extra != extra:
+        tenant.extra = extra
+    for item in clients:
+        client = db.session.get(Client, item["client_id"])
+        if client is None:
+            client = Client(client_id=item["client_id"], tenant_id=tenant.id)
+            db.session.add(client)
+        client.tenant_id, client.name = tenant.id, item["name"]
+        client.redirect_uris = list(item.get("redirect_uris", []))
+        client.post_logout_redirect_uris = list(item.get("post_logout_redirect_uris", []))
+        client.roles = list(item.get("roles", []))
+        secret = item.get("client_secret")
+        if secret is None:
+            client.secret_hash = None
+        elif not client.check_secret(secret):
+            client.secret_hash = generate_password_hash(secret, method=method)
+        extra = {k: v for k, v in item.items() if k not in
+                 ("client_id", "client_secret", "name", "redirect_uris", "post_logout_redirect_uris", "roles")}
+        if client.extra != extra:
+            client.extra = extra
+    db.session.flush()
+    for item in users:
+        apply_user(tenant, item, method)
+    db.session.commit()
+    return tenant
+
+
+def apply_user(tenant, item, method=None):
+    """Create or update one user in the given state (seed entry or control API body)."""
+    method = method or current_app.config["IDP_PASSWORD_HASH"]
+    email = item["email"].strip().lower()
+    state = item.get("state", "registered")
+    user = User.by_email(email)
+    if user is None:
+        user = User(email=email, tenant_id=tenant.id)
+        db.session.add(user)
+    user.tenant_id = tenant.id
+    user.name = item.get("name") or user.name or email.split("@")[0]
+    user.invited = bool(item.get("invited", state == "invited" or item.get("guest", False)))
+    password = item.get("password")
+    if state == "invited":
+        user.password_hash = None
+    elif password is not None and not user.check_password(password):
+        user.password_hash = generate_password_hash(password, method=method)
+    user.idp = item.get("idp", "live.com" if user.invited and state != "invited" else None) if state != "invited" else None
+    user.email_verified = state != "invited"
+    user.country = item.get("country", user.country or ("FR" if state != "invited" else None))
+    user.birth_date = item.get("birth_date", user.birth_date)
+    if state != "invited" and user.invited and user.tenant_consent_at is None:
+        user.tenant_consent_at = user.created_at or datetime.datetime(2026, 1, 1)
+    if item.get("phone"):
+        user.phone = item["phone"]
+    user.mfa_method = {"mfa_sms": "sms", "mfa_authenticator": "authenticator", "mfa_totp": "totp"}.get(state)
+    if state in ("mfa_authenticator", "mfa_totp"):
+        user.totp_secret = item.get("totp_secret") or user.totp_secret or pyotp.random_base32()
+    elif item.get("totp_secret") is None and state != "mfa_sms":
+        user.totp_secret = None
+    if item.get("locked") and not user.is_locked():
+        from . import clock
+
+        user.locked_until = clock.now() + datetime.timedelta(seconds=int(item.get("locked_seconds", 3600)))
+    db.session.flush()
+    if state == "mfa_authenticator":
+        exists = db.session.scalar(select(AuthenticatorAccount.id).where(AuthenticatorAccount.user_id == user.id))
+        if exists is None:
+            db.session.add(AuthenticatorAccount(user_id=user.id))
+    for client_id in item.get("consents", []):
+        if not db.session.scalar(select(Consent.id).where(Consent.user_id == user.id, Consent.client_id == client_id)):
+            db.session.add(Consent(user_id=user.id, client_id=client_id, scopes=["openid", "profile"]))
+    return user
+
+
+def wipe():
+    """Delete every row of every table (the data folder's keys stay)."""
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()

@@ -1,0 +1,53 @@
+"""Serve a Flask app factory with gunicorn (production) or Flask's server (--debug only)."""
+from gunicorn.app.base import BaseApplication
+
+
+class GunicornApp(BaseApplication):
+    def __init__(self, factory, options):
+        self.factory = factory
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            if value is not None and key in self.cfg.settings:
+                self.cfg.set(key, value)
+
+    def load(self):
+        return self.factory()
+
+
+def _post_fork(server, worker):
+    """Each worker opens its own database connections (never share a pool across fork)."""
+    app = worker.app.callable
+    ext = app.extensions.get("sqlalchemy") if app is not None else None
+    if ext is not None:
+        with app.app_context():
+            ext.engine.dispose(close=False)
+
+
+def serve(factory, host, port, workers=2, threads=4, certfile=None, keyfile=None, debug=False, on_ready=None):
+    """Run the app until interrupted."""
+    if debug:
+        app = factory()
+        ssl = (certfile, keyfile) if certfile else None
+        app.run(host=host, port=port, debug=True, use_reloader=False, ssl_context=ssl)
+        return
+    options = {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "preload_app": True,
+        "certfile": certfile,
+        "keyfile": keyfile,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "timeout": 60,
+        "graceful_timeout": 5,
+        "post_fork": _post_fork,
+        "when_ready": (lambda server: on_ready()) if on_ready else None,
+        "control_socket_disable": True,
+    }
+    GunicornApp(factory, options).run()
