@@ -1,0 +1,1 @@
+"""The devices a client would need: the dev mailbox and the virtual phone (SMS, Microsoft Authenticator)."""

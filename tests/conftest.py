@@ -1,0 +1,124 @@
+"""Fixtures: an app on a temporary data folder, its test client, page helpers over BeautifulSoup, a live server."""
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from idp import create_app, seeds
+
+from .pages import Browser
+
+FAST_HASH = "pbkdf2:sha256:1000"
+TENANT = "bakertillyrecette.onmicrosoft.com"
+TENANT_ID = "0b7c2f4e-5a1d-4c3b-9e8f-2a6d1c4b7e90"
+CLIENT_ID = "6a3f0c2e-8d4b-4e1a-9c7f-3b2d5e8a1f60"
+CLIENT_SECRET = "espace-client-secret-2026"
+REDIRECT_URI = "http://localhost:8401/auth/callback"
+PUBLIC_CLIENT_ID = "2f1e9d7c-4b3a-4c5d-8e6f-7a8b9c0d1e2f"
+PUBLIC_REDIRECT_URI = "http://localhost:8402/callback"
+PASSWORD = "Demo-2026!"
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app({"TESTING": True, "IDP_DATA_DIR": str(tmp_path / "data"), "IDP_PASSWORD_HASH": FAST_HASH,
+                      "IDP_CAPTCHA": "puzzle", "SECRET_KEY": "test-secret"})
+    with app.app_context():
+        seeds.load("default")
+    yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def browser(client):
+    """A person at a browser: follows screens, fills real forms (CSRF included)."""
+    return Browser(client)
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """`idp-emulator serve` in a subprocess on a free port, on its own data folder."""
+
+    def __init__(self, data_dir, https=False, extra_env=None):
+        self.data_dir = Path(data_dir)
+        self.https = https
+        self.port = free_port()
+        self.extra_env = extra_env or {}
+        self.process = None
+        self.output = self.data_dir / "server.log"
+
+    @property
+    def env(self):
+        return {**os.environ, "IDP_DATA_DIR": str(self.data_dir), "IDP_PASSWORD_HASH": FAST_HASH, **self.extra_env}
+
+    @property
+    def base_url(self):
+        return f"{'https' if self.https else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def ca_path(self):
+        return self.data_dir / "tls" / "idp-emulator-ca.pem"
+
+    def cli(self, *args):
+        return subprocess.run([sys.executable, "-m", "idp.cli", *args], env=self.env, capture_output=True,
+                              text=True, timeout=120)
+
+    def start(self):
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [sys.executable, "-m", "idp.cli", "serve", "--port", str(self.port), "--workers", "2"]
+        if self.https:
+            args.append("--https")
+        self.log = open(self.output, "ab")
+        self.process = subprocess.Popen(args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        url = f"{self.base_url}/{TENANT}/v2.0/.well-known/openid-configuration"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.output.read_text()}")
+            try:
+                requests.get(url, timeout=1, verify=str(self.ca_path) if self.https else True)
+                return self
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    server = LiveServer(tmp_path / "live")
+    server.start()
+    yield server
+    server.stop()
