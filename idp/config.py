@@ -48,6 +48,8 @@ def from_environment(overrides=None):
         "SESSION_COOKIE_HTTPONLY": True,
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         "WTF_CSRF_TIME_LIMIT": None,
+        # The session-bound token (plus SameSite cookies) protects the forms; scripted HTTPS clients send no Referer.
+        "WTF_CSRF_SSL_STRICT": False,
         "BABEL_DEFAULT_LOCALE": "fr",
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 256 * 1024,

@@ -62,13 +62,16 @@ class LiveServer:
         self.data_dir = Path(data_dir)
         self.https = https
         self.port = free_port()
+        # Its own SMTP port, so mail sent by one live server never lands in another's mailbox.
+        self.smtp_port = free_port()
         self.extra_env = extra_env or {}
         self.process = None
         self.output = self.data_dir / "server.log"
 
     @property
     def env(self):
-        return {**os.environ, "IDP_DATA_DIR": str(self.data_dir), "IDP_PASSWORD_HASH": FAST_HASH, **self.extra_env}
+        return {**os.environ, "IDP_DATA_DIR": str(self.data_dir), "IDP_PASSWORD_HASH": FAST_HASH,
+                "IDP_SMTP_PORT": str(self.smtp_port), **self.extra_env}
 
     @property
     def base_url(self):
@@ -93,12 +96,14 @@ class LiveServer:
         url = f"{self.base_url}/{TENANT}/v2.0/.well-known/openid-configuration"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.stop()
                 raise RuntimeError(f"server exited: {self.output.read_text()}")
             try:
                 requests.get(url, timeout=1, verify=str(self.ca_path) if self.https else True)
                 return self
-            except requests.RequestException:
+            except (requests.RequestException, OSError):  # OSError: the CA file is not written yet
                 time.sleep(0.1)
+        self.stop()
         raise RuntimeError("server did not start")
 
     def stop(self):
@@ -110,6 +115,7 @@ class LiveServer:
                 self.process.kill()
         if getattr(self, "log", None):
             self.log.close()
+            self.log = None
 
     def restart(self):
         self.stop()

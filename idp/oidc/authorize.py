@@ -8,6 +8,7 @@ from .. import clock
 from ..extensions import db
 from ..models import Client, Flow
 from .errors import AADError
+from . import tokens
 from .server import redirect_error, server
 
 MAX_PARAM_LENGTH = 4096
@@ -58,6 +59,9 @@ def validate(tenant, args):
         return AADError("invalid_request", 900144, parameter="code_challenge", redirect_uri=redirect_uri, state=state)
     if not args.get("scope"):
         return AADError("invalid_request", 900144, parameter="scope", redirect_uri=redirect_uri, state=state)
+    if tokens.resource_scopes(args["scope"])[1] is None:
+        return AADError("invalid_scope", 70011, detail="A token can be issued for one resource only.",
+                        redirect_uri=redirect_uri, state=state)
     request = _oauth2_request(args.to_dict())
     try:
         # Validate without a user: prompt=none is decided by the caller, after the journey's checks.
@@ -73,7 +77,8 @@ def validate(tenant, args):
 
 def _oauth2_request(params):
     request = OAuth2Request("GET", "https://localhost/authorize")
-    request.payload = BasicOAuth2Payload(params)
+    # prompt is the journey's business (idp.blueprints.oauth.prepare/silent), not authlib's.
+    request.payload = BasicOAuth2Payload({k: v for k, v in params.items() if k != "prompt"})
     return request
 
 

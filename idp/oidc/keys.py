@@ -5,6 +5,7 @@ import fcntl
 import json
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -22,8 +23,11 @@ class KeyStore:
 
     def __init__(self, folder):
         self.folder = Path(folder) / "keys"
-        self._loaded_at = None
-        self._keys = []  # (kid, joserfc RSAKey, x5c, x5t), newest last
+        self._index = self.folder / "index.json"
+        # One immutable snapshot of the loaded keys, swapped whole when the index changes on disk
+        # (safe for gunicorn's threads): index mtime, [(kid, joserfc RSAKey, x5c, x5t)] newest last,
+        # the public KeySet every token check uses, and the JWKS documents per issuer.
+        self._loaded = None
 
     def _index_path(self):
         return self.folder / "index.json"
@@ -76,7 +80,7 @@ class KeyStore:
         tmp = self._index_path().with_suffix(".tmp")
         tmp.write_text(json.dumps(index))
         tmp.replace(self._index_path())
-        self._loaded_at = None
+        self._loaded = None
         return kid
 
     def _read_index(self):
@@ -86,40 +90,64 @@ class KeyStore:
             return []
 
     def _load(self):
-        """(Re)load keys when the index changed on disk (another process rotated them)."""
-        self.ensure()
-        mtime = self._index_path().stat().st_mtime_ns
-        if mtime == self._loaded_at:
-            return
+        """Return the loaded keys, (re)loading them when the index changed on disk (another process rotated them).
+
+        Called on every use: one stat of the index when nothing changed.
+        """
+        try:
+            mtime = os.stat(self._index).st_mtime_ns
+        except FileNotFoundError:
+            self.ensure()
+            mtime = os.stat(self._index).st_mtime_ns
+        loaded = self._loaded
+        if loaded is not None and loaded.mtime == mtime:
+            return loaded
         keys = []
         for kid in self._read_index():
             pem = (self.folder / f"{kid}.pem").read_bytes()
             cert = x509.load_pem_x509_certificate((self.folder / f"{kid}.crt").read_bytes())
             der = cert.public_bytes(serialization.Encoding.DER)
-            key = RSAKey.import_key(pem, {"kid": kid, "use": "sig", "alg": "RS256"})
+            # Our own keys (written by _add_key): skip OpenSSL's RSA consistency check, which costs
+            # ~150 ms per key in every worker process; the result is the same key.
+            private = serialization.load_pem_private_key(pem, None, unsafe_skip_rsa_key_validation=True)
+            key = RSAKey(private, pem, {"kid": kid, "use": "sig", "alg": "RS256"})
             keys.append((kid, key, base64.b64encode(der).decode(), _b64url(_sha1(der))))
-        self._keys = keys
-        self._loaded_at = mtime
+        key_set = KeySet([RSAKey.import_key(k.as_dict(private=False)) for _, k, _, _ in keys])
+        loaded = self._loaded = _Loaded(mtime, keys, key_set, {})
+        return loaded
 
     @property
     def signing_key(self):
-        self._load()
-        return self._keys[-1][1]
+        return self._load().keys[-1][1]
 
     def key_set(self):
-        """Return the public keys as a joserfc KeySet, for verifying tokens."""
-        self._load()
-        return KeySet([RSAKey.import_key(k.as_dict(private=False)) for _, k, _, _ in self._keys])
+        """Return the public keys as a joserfc KeySet, for verifying tokens (built once per set of keys)."""
+        return self._load().key_set
 
     def jwks(self, issuer):
-        """Return the JWKS document in Microsoft's shape (kty, use, kid, x5t, n, e, x5c, issuer)."""
-        self._load()
-        out = []
-        for kid, key, x5c, x5t in reversed(self._keys):
-            public = key.as_dict(private=False)
-            out.append({"kty": "RSA", "use": "sig", "kid": kid, "x5t": x5t,
-                        "n": public["n"], "e": public["e"], "x5c": [x5c], "issuer": issuer})
-        return {"keys": out}
+        """Return the JWKS document in Microsoft's shape (kty, use, kid, x5t, n, e, x5c, issuer).
+
+        Built once per issuer and set of keys; each caller gets its own copy.
+        """
+        loaded = self._load()
+        document = loaded.jwks.get(issuer)
+        if document is None:
+            out = []
+            for kid, key, x5c, x5t in reversed(loaded.keys):
+                public = key.as_dict(private=False)
+                out.append({"kty": "RSA", "use": "sig", "kid": kid, "x5t": x5t,
+                            "n": public["n"], "e": public["e"], "x5c": [x5c], "issuer": issuer})
+            document = {"keys": out}
+            if len(loaded.jwks) < 64:  # the issuer follows the request's host: keep the cache bounded
+                loaded.jwks[issuer] = document
+        return {"keys": [dict(k, x5c=list(k["x5c"])) for k in document["keys"]]}
+
+
+class _Loaded(NamedTuple):
+    mtime: int
+    keys: list
+    key_set: KeySet
+    jwks: dict
 
 
 def _sha1(data):

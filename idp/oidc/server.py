@@ -51,7 +51,10 @@ class MicrosoftServer(AuthorizationServer):
 
     def authenticate_client(self, request, methods, endpoint="token"):
         """Authenticate the client as Microsoft does: basic or post secret, or none for public clients."""
-        client_id, secret = extract_basic_authorization(request.headers)
+        try:
+            client_id, secret = extract_basic_authorization(request.headers)
+        except (ValueError, TypeError, UnicodeDecodeError):
+            raise AADError("invalid_client", 9002313, detail="The Authorization header is malformed.") from None
         method = "client_secret_basic" if client_id else None
         if not client_id:
             client_id = request.payload.data.get("client_id")
