@@ -1,21 +1,14 @@
 """The emulator's clock: real UTC time moved by an offset that QA can set (PUT /_emulator/api/clock)."""
 from datetime import UTC, datetime, timedelta
 
-from flask import g, has_app_context
-
 from .extensions import db
 
 
 def offset_seconds():
-    """Return the clock offset in seconds, read once per request."""
-    if has_app_context() and "clock_offset" in g:
-        return g.clock_offset
+    """Return the clock offset in seconds (settings are read once per request)."""
     from .models import Setting
 
-    value = int(Setting.get("clock_offset_seconds", 0) or 0)
-    if has_app_context():
-        g.clock_offset = value
-    return value
+    return int(Setting.get("clock_offset_seconds", 0) or 0)
 
 
 def set_offset(seconds):
@@ -24,8 +17,6 @@ def set_offset(seconds):
 
     Setting.put("clock_offset_seconds", int(seconds))
     db.session.commit()
-    if has_app_context():
-        g.clock_offset = int(seconds)
 
 
 def now():

@@ -50,6 +50,8 @@ def from_environment(overrides=None):
         "WTF_CSRF_TIME_LIMIT": None,
         # The session-bound token (plus SameSite cookies) protects the forms; scripted HTTPS clients send no Referer.
         "WTF_CSRF_SSL_STRICT": False,
+        # Screens show their own French messages, never WTForms' built-in ones.
+        "WTF_I18N_ENABLED": False,
         "BABEL_DEFAULT_LOCALE": "fr",
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 256 * 1024,

@@ -4,6 +4,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from flask import g, has_app_context
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash
 
@@ -26,9 +27,20 @@ class Setting(db.Model):
     value: Mapped[object] = mapped_column(JSON, nullable=True)
 
     @classmethod
+    def _values(cls):
+        """Every setting, read with one query per app context (each request has its own)."""
+        if has_app_context() and "settings" in g:
+            return g.settings
+        with db.session.no_autoflush:  # a flush would ask the clock, which asks the settings
+            values = {row.key: row.value for row in db.session.scalars(select(cls))}
+        if has_app_context():
+            g.settings = values
+        return values
+
+    @classmethod
     def get(cls, key, default=None):
-        row = db.session.get(cls, key)
-        return default if row is None or row.value is None else row.value
+        value = cls._values().get(key)
+        return default if value is None else value
 
     @classmethod
     def put(cls, key, value):
@@ -37,6 +49,7 @@ class Setting(db.Model):
             db.session.add(cls(key=key, value=value))
         else:
             row.value = value
+        cls._values()[key] = value
 
 
 class Tenant(db.Model):
@@ -388,6 +401,8 @@ class AuthenticatorAccount(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     # The activation the phone scanned (the QR on proofup-app-qr), to tie it to the flow.
     activation: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The account's one-time-code secret (the app shows its codes); seeded accounts use the user's.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
     added_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
 
     user = relationship(User, lazy="joined")

@@ -11,7 +11,8 @@ from werkzeug.security import generate_password_hash
 
 from . import config
 from .extensions import db
-from .models import AuthenticatorAccount, Client, Consent, Tenant, User
+from .oidc.urls import tenants_changed
+from .models import AuthenticatorAccount, Client, Consent, Setting, Tenant, User
 
 USER_STATES = ("invited", "registered", "mfa_sms", "mfa_authenticator", "mfa_totp")
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -123,9 +124,35 @@ def validate(folder):
     return tenant, clients, users
 
 
+def read_settings(folder):
+    """Read the optional settings.yaml of a seed folder (captcha, mfa, faults, clock_offset_seconds)."""
+    from .settings import SettingsError, check_faults, check_settings
+
+    path = Path(folder) / "settings.yaml"
+    if not path.exists():
+        return {}
+    data = _read(path, dict)
+    unknown = set(data) - {"captcha", "mfa", "faults", "clock_offset_seconds"}
+    if unknown:
+        raise SeedError(path, None, sorted(unknown)[0], "unknown setting (known: captcha, mfa, faults, clock_offset_seconds)")
+    try:
+        settings = check_settings({k: v for k, v in data.items() if k in ("captcha", "mfa")})
+        if "faults" in data:
+            settings["faults"] = {k: v for k, v in check_faults(data["faults"] or {}).items() if v}
+    except SettingsError as exc:
+        raise SeedError(path, None, None, str(exc)) from None
+    if "clock_offset_seconds" in data:
+        if type(data["clock_offset_seconds"]) is not int:
+            raise SeedError(path, None, "clock_offset_seconds", "must be an integer")
+        settings["clock_offset_seconds"] = data["clock_offset_seconds"]
+    return settings
+
+
 def load(folder):
     """Load a seed folder: add what is missing, update what differs; loading twice changes nothing."""
-    tenant_data, clients, users = validate(resolve(folder))
+    folder = resolve(folder)
+    tenant_data, clients, users = validate(folder)
+    settings = read_settings(folder)
     method = current_app.config["IDP_PASSWORD_HASH"]
     tenant = db.session.get(Tenant, tenant_data["id"])
     if tenant is None:
@@ -157,6 +184,8 @@ def load(folder):
     db.session.flush()
     for item in users:
         apply_user(tenant, item, method)
+    for key, value in settings.items():
+        Setting.put(key, value)
     db.session.commit()
     return tenant
 
@@ -211,3 +240,4 @@ def wipe():
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(table.delete())
     db.session.commit()
+    tenants_changed()

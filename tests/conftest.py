@@ -63,15 +63,14 @@ class LiveServer:
         self.https = https
         self.port = free_port()
         # Its own SMTP port, so mail sent by one live server never lands in another's mailbox.
-        self.smtp_port = free_port()
-        self.extra_env = extra_env or {}
+        self.extra_env = {"IDP_SMTP_PORT": str(free_port()), **(extra_env or {})}
+        self.smtp_port = int(self.extra_env["IDP_SMTP_PORT"])
         self.process = None
         self.output = self.data_dir / "server.log"
 
     @property
     def env(self):
-        return {**os.environ, "IDP_DATA_DIR": str(self.data_dir), "IDP_PASSWORD_HASH": FAST_HASH,
-                "IDP_SMTP_PORT": str(self.smtp_port), **self.extra_env}
+        return {**os.environ, "IDP_DATA_DIR": str(self.data_dir), "IDP_PASSWORD_HASH": FAST_HASH, **self.extra_env}
 
     @property
     def base_url(self):

@@ -1,7 +1,7 @@
 """The protocol in-process: discovery, tokens and claims, and every Microsoft error this issue covers."""
 import base64
 import json
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from joserfc import jwt

@@ -1,4 +1,5 @@
 """The protocol's URLs in Microsoft's v2.0 layout; thin routes over idp.oidc."""
+import json
 import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -11,12 +12,12 @@ from .. import clock
 from ..extensions import csrf, db
 from ..journey import next_screen
 from ..journey.recorder import record
-from ..models import Client, SessionAccount, User
+from ..models import Client, User
 from ..oidc import authorize as authz
 from ..oidc import tokens
 from ..oidc.errors import MESSAGES, AADError, json_error_response
 from ..oidc.server import server
-from ..oidc.urls import META_TENANTS, PERSONAL_TENANT_ID, base_url, find_tenant, issuer
+from ..oidc.urls import META_TENANTS, PERSONAL_TENANT_ID, base_url, find_tenant, issuer, tenant_id, tenants_version
 from .screens import current_browser, go_next
 
 bp = Blueprint("oauth", __name__)
@@ -31,6 +32,13 @@ def tenant_or_404(segment):
     if tenant is None:
         raise TenantNotFound(segment)
     return tenant
+
+
+def tenant_id_or_404(segment):
+    tid = tenant_id(segment)
+    if tid is None:
+        raise TenantNotFound(segment)
+    return tid
 
 
 class TenantNotFound(Exception):
@@ -59,17 +67,30 @@ def error_page(error, status=400):
     return render_template("login/error.html", **context), status
 
 
+_DISCOVERY = {}
+
+
 @bp.route("/<tenant>/v2.0/.well-known/openid-configuration")
 def discovery(tenant):
     if tenant.lower() in META_TENANTS:
         tid = PERSONAL_TENANT_ID if tenant.lower() == "consumers" else "{tenantid}"
         segment = tenant.lower()
     else:
-        tid = tenant_or_404(tenant).id
+        tid = tenant_id_or_404(tenant)
         segment = tenant
     base = base_url()
+    key = (current_app.config["IDP_DATA_DIR"], segment, base, tid, tenants_version())
+    if key not in _DISCOVERY:
+        if len(_DISCOVERY) > 256:
+            _DISCOVERY.clear()
+        _DISCOVERY[key] = json.dumps(discovery_document(segment, base, tid))
+    return _cached_json(_DISCOVERY[key])
+
+
+def discovery_document(segment, base, tid):
+    """The v2.0 discovery document of one tenant segment, as Microsoft publishes it."""
     host = urlsplit(base).netloc
-    document = {
+    return {
         "token_endpoint": f"{base}/{segment}/oauth2/v2.0/token",
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "jwks_uri": f"{base}/{segment}/discovery/v2.0/keys",
@@ -95,11 +116,11 @@ def discovery(tenant):
         "rbac_url": base,
         "code_challenge_methods_supported": ["S256"],
     }
-    return _cached_json(document)
 
 
 def _cached_json(document):
-    response = jsonify(document)
+    body = document if isinstance(document, str) else json.dumps(document)
+    response = current_app.response_class(body, mimetype="application/json")
     response.headers["Cache-Control"] = "max-age=86400, private"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
@@ -111,7 +132,7 @@ def jwks(tenant):
     if tenant.lower() in META_TENANTS:
         iss = f"{base_url()}/{{tenantid}}/v2.0"
     else:
-        iss = issuer(tenant_or_404(tenant).id)
+        iss = issuer(tenant_id_or_404(tenant))
     return _cached_json(current_app.extensions["idp_keys"].jwks(iss))
 
 
@@ -206,7 +227,7 @@ def silent(flow):
 @bp.route("/<tenant>/oauth2/v2.0/token", methods=["POST"])
 @csrf.exempt
 def token(tenant):
-    tenant_or_404(tenant)
+    tenant_id_or_404(tenant)
     grant_type = request.form.get("grant_type")
     if not grant_type:
         return json_error_response(AADError("invalid_request", 900144, parameter="grant_type"))

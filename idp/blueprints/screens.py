@@ -1,7 +1,7 @@
 """What every journey screen shares: the browser session, the flow, the guard against skipping steps."""
 import functools
 
-from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.routing import BuildError
 
 from .. import clock
@@ -54,10 +54,14 @@ def current_browser(create=False):
 
 
 def session_account(flow):
-    """Return the SessionAccount of the flow's user in this browser, or None."""
+    """Return the SessionAccount of the flow's user in this browser, or None (looked up once per request)."""
     if flow.user_id is None:
         return None
-    return db.session.query(SessionAccount).filter_by(browser_id=flow.browser_id, user_id=flow.user_id).first()
+    key = (flow.browser_id, flow.user_id)
+    cache = g.setdefault("session_accounts", {})
+    if key not in cache:
+        cache[key] = db.session.query(SessionAccount).filter_by(browser_id=flow.browser_id, user_id=flow.user_id).first()
+    return cache[key]
 
 
 def sign_in(flow, amr="pwd"):
@@ -73,6 +77,7 @@ def sign_in(flow, amr="pwd"):
     account.amr = [amr]
     account.mfa_at = None
     db.session.flush()
+    g.setdefault("session_accounts", {})[(flow.browser_id, flow.user_id)] = account
     return account
 
 

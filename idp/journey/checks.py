@@ -58,7 +58,7 @@ def mfa_registration_required(flow, account):
     if proofup:
         return proofup.get("screen")
     # Invited clients must register a method, as the firm's tenant requires (guide, "Plus d'informations requises").
-    if user.mfa_method or not user.invited or user.tenant.mfa == "never":
+    if user.mfa_method or not user.invited or _policy(user) == "never":
         return None
     return "proofup-interrupt"
 
@@ -68,7 +68,7 @@ def mfa_required(flow, account):
     user = flow.user
     if not user.mfa_method or flow.get("mfa_ok"):
         return None
-    policy = flow.get("mfa_policy") or user.tenant.mfa
+    policy = flow.get("mfa_policy") or _policy(user)
     if policy == "never":
         return None
     if policy == "once" and account is not None and account.signed_in and account.mfa_at is not None:
@@ -100,6 +100,13 @@ def app_consent_missing(flow, account):
         select(Consent.id).where(Consent.user_id == flow.user_id, Consent.client_id == flow.client_id)
     )
     return None if exists else "app-consent"
+
+
+def _policy(user):
+    """The tenant's MFA policy, unless QA overrode it (PUT /_emulator/api/settings {"mfa": …})."""
+    from ..settings import mfa_override
+
+    return mfa_override() or user.tenant.mfa
 
 
 def _has_authenticator(user):

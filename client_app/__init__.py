@@ -1,0 +1,131 @@
+"""The Espace Client of the accounting firm: a relying party that signs its clients in through the IdP."""
+import os
+
+from flask import Flask, render_template, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import config
+
+OAUTH = "espace_client_oauth"
+
+
+def create_app(test_config=None):
+    """Create the Espace Client: defaults from CLIENT_* environment variables, then test_config."""
+    app = Flask(__name__)
+    app.config.from_mapping(config.from_environment(test_config))
+    if app.config["CLIENT_AUTHORITY"].startswith("http://"):
+        # The local emulator speaks plain http on loopback; authlib must accept it there.
+        os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
+
+    from .extensions import csrf, db
+
+    db.init_app(app)
+    csrf.init_app(app)
+    register_oauth(app)
+
+    from . import admin, auth, portal
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(portal.bp)
+    app.register_blueprint(admin.bp)
+    register_error_handlers(app)
+
+    @app.context_processor
+    def firm():
+        from . import seed
+
+        return {"firm": seed.data()["firm"]}
+
+    with app.app_context():
+        from . import models  # noqa: F401  (tables)
+
+        db.create_all()
+    return app
+
+
+def register_oauth(app):
+    """One authlib OAuth registry per app: the IdP, from its discovery document."""
+    from authlib.integrations.flask_client import OAuth
+
+    oauth = OAuth(app)
+    client_kwargs = {"scope": app.config["CLIENT_SCOPE"], "code_challenge_method": "S256", "timeout": 15}
+    if app.config["CLIENT_CA_BUNDLE"]:
+        client_kwargs["verify"] = app.config["CLIENT_CA_BUNDLE"]
+    oauth.register(
+        "idp",
+        client_id=app.config["CLIENT_ID"],
+        client_secret=app.config["CLIENT_SECRET"],
+        server_metadata_url=app.config["CLIENT_AUTHORITY"] + "/.well-known/openid-configuration",
+        client_kwargs=client_kwargs,
+    )
+    if app.config["CLIENT_CA_BUNDLE"]:
+        from .extensions import PinnedCASession
+
+        oauth.create_client("idp").client_cls = PinnedCASession
+    app.extensions[OAUTH] = oauth
+
+
+def reset_database(app):
+    """Drop and recreate the Espace Client's tables (idp-emulator up --reset)."""
+    from .extensions import db
+
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """WAL and a busy timeout so gunicorn workers share the embedded database."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def error_page(status, title, message, **context):
+    """A French error page of the Espace Client (never a stack trace)."""
+    return render_template("error.html", status=status, title=title, message=message, **context), status
+
+
+def register_error_handlers(app):
+    from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import HTTPException
+
+    from .extensions import db
+
+    titles = {
+        400: "Requête incorrecte",
+        403: "Accès refusé",
+        404: "Page introuvable",
+        405: "Méthode non acceptée",
+        413: "Fichier trop volumineux",
+    }
+    messages = {
+        400: "La requête est incorrecte.",
+        403: "Vous n'avez pas accès à cette page.",
+        404: "Cette page n'existe pas ou n'est plus disponible.",
+        405: "Cette action n'est pas acceptée ici.",
+        413: "Le fichier dépasse la taille autorisée (10 Mo).",
+    }
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        db.session.rollback()
+        return error_page(400, "Page expirée",
+                          "La page a expiré (jeton de sécurité manquant ou invalide). Revenez en arrière et réessayez.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        db.session.rollback()
+        code = exc.code or 500
+        return error_page(code, titles.get(code, "Erreur"), messages.get(code, exc.description or "Erreur."))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        db.session.rollback()
+        app.logger.exception("unexpected error on %s", request.path)
+        return error_page(500, "Erreur inattendue",
+                          "Une erreur inattendue s'est produite. Réessayez dans un instant ou contactez le support.")

@@ -1,0 +1,475 @@
+"""The control API (JSON) for QA scripts: scenarios, users, messages, devices, settings, clock, faults, journeys.
+
+Described by /_emulator/api/openapi.json (idp/openapi.py). Bound to loopback by default: when the
+server listens on another address every call needs `Authorization: Bearer <IDP_CONTROL_KEY>`.
+"""
+import hmac
+import ipaddress
+import re
+from urllib.parse import quote, urlencode, urlsplit
+
+import pyotp
+from flask import Blueprint, current_app, jsonify, request, url_for
+from sqlalchemy import delete, select, update
+
+from .. import clock, seeds
+from .. import settings as qa
+from ..devices import push as pushes
+from ..devices.messages import delivered
+from ..extensions import csrf, db
+from ..journey import timeline
+from ..models import (AuthenticatorAccount, AuthorizationCode, Client, Consent, Flow, Message, OneTimeCode,
+                      PushRequest, RefreshToken, SessionAccount, Tenant, User)
+
+bp = Blueprint("control", __name__, url_prefix="/_emulator/api")
+# A JSON API for scripts, protected by loopback or a bearer key, not by browser cookies.
+csrf.exempt(bp)
+
+SCENARIO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class ApiError(Exception):
+    """An error answered as {"error": {"status": N, "message": "…"}}."""
+
+    def __init__(self, status, message, headers=None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+@bp.errorhandler(ApiError)
+def api_error(exc):
+    db.session.rollback()
+    return jsonify({"error": {"status": exc.status, "message": exc.message}}), exc.status, exc.headers
+
+
+def is_loopback(host):
+    """Return True when an address to listen on is reachable only from this machine."""
+    host = (host or "").strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@bp.before_request
+def require_key_beyond_loopback():
+    """Refuse calls without the control key when the server listens beyond loopback."""
+    if is_loopback(current_app.config.get("IDP_LISTEN_HOST") or "127.0.0.1"):
+        return
+    key = current_app.config.get("IDP_CONTROL_KEY")
+    if not key:
+        raise ApiError(503, "The control API is disabled: the server listens beyond loopback and no "
+                            "IDP_CONTROL_KEY is configured. Set IDP_CONTROL_KEY and send "
+                            "'Authorization: Bearer <key>'.")
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "The control API needs 'Authorization: Bearer <IDP_CONTROL_KEY>' when the server "
+                            "listens beyond loopback.", {"WWW-Authenticate": 'Bearer realm="idp-emulator control API"'})
+    if not hmac.compare_digest(token.strip().encode(), key.encode()):
+        raise ApiError(403, "The control key is wrong.")
+
+
+def body(required=True):
+    """Return the request's JSON object, or raise 400."""
+    data = request.get_json(silent=True)
+    if data is None and not required and not request.get_data():
+        return {}
+    if not isinstance(data, dict):
+        raise ApiError(400, "The body must be a JSON object (Content-Type: application/json).")
+    return data
+
+
+def iso(moment):
+    return moment.isoformat(timespec="milliseconds") + "Z" if moment is not None else None
+
+
+def find_user(email):
+    user = User.by_email(email)
+    if user is None:
+        raise ApiError(404, f"No user {email!r}.")
+    return user
+
+
+def user_json(user):
+    return {
+        "email": user.email,
+        "name": user.name,
+        "state": user.state,
+        "locked": user.is_locked(),
+        "locked_until": iso(user.locked_until) if user.is_locked() else None,
+        "invited": user.invited,
+        "has_account": user.has_account,
+        "mfa_method": user.mfa_method,
+        "phone": user.phone,
+        "oid": user.oid,
+        "tenant": user.tenant.domain,
+        "created_at": iso(user.created_at),
+        "mailbox_url": url_for("emulator.home", _external=True) + "mailbox?" + urlencode({"to": user.email}),
+        "phone_url": url_for("emulator.home", _external=True) + "phone/" + quote(user.email),
+    }
+
+
+def message_json(message):
+    return {
+        "id": message.id,
+        "channel": message.channel,
+        "to": message.to,
+        "from": message.sender,
+        "subject": message.subject,
+        "text": message.body_text,
+        "code": message.code,
+        "links": list(message.links or []),
+        "journey": message.flow_id,
+        "created_at": iso(message.created_at),
+        "delivered_at": iso(message.deliver_at),
+    }
+
+
+# --- scenarios ---------------------------------------------------------------------------------
+
+def scenarios():
+    return sorted(p.name for p in seeds.config.SEEDS_DIR.iterdir() if (p / "tenant.yaml").is_file())
+
+
+@bp.get("/scenarios")
+def list_scenarios():
+    return jsonify({"scenarios": scenarios()})
+
+
+@bp.post("/reset")
+def reset():
+    name = body(required=False).get("scenario", "default")
+    if not isinstance(name, str) or not SCENARIO.match(name):
+        raise ApiError(400, "'scenario' must be the name of a folder under seeds/, e.g. \"default\".")
+    if name not in scenarios():
+        raise ApiError(404, f"No scenario {name!r}; known: {', '.join(scenarios())}.")
+    folder = seeds.config.SEEDS_DIR / name
+    try:
+        seeds.validate(folder)
+        seeds.read_settings(folder)
+    except seeds.SeedError as exc:
+        raise ApiError(400, f"Scenario {name!r} is not valid: {exc}") from None
+    seeds.wipe()
+    clock.set_offset(0)
+    tenant = seeds.load(folder)
+    return jsonify({"scenario": name, "tenant": tenant.domain,
+                    "users": [u.email for u in db.session.scalars(select(User).order_by(User.email))]})
+
+
+# --- users -------------------------------------------------------------------------------------
+
+@bp.get("/users")
+def list_users():
+    users = db.session.scalars(select(User).order_by(User.email)).all()
+    return jsonify({"users": [user_json(u) for u in users]})
+
+
+def _check_user_body(data):
+    email = data.get("email")
+    if not isinstance(email, str) or not seeds.EMAIL.match(email.strip()):
+        raise ApiError(400, "'email' is required and must be an email address.")
+    state = data.get("state", "registered")
+    if state not in seeds.USER_STATES:
+        raise ApiError(400, f"'state' must be one of {', '.join(seeds.USER_STATES)}.")
+    password = data.get("password")
+    if state != "invited" and (not isinstance(password, str) or not password):
+        raise ApiError(400, f"'password' is required for a user in state {state!r}.")
+    phone = data.get("phone")
+    if (state == "mfa_sms" or phone is not None) and (not isinstance(phone, str) or not seeds.PHONE.match(phone)):
+        raise ApiError(400, "'phone' must be E.164, e.g. \"+33612345678\" (required for state mfa_sms).")
+    for field in ("name", "totp_secret"):
+        if data.get(field) is not None and not isinstance(data[field], str):
+            raise ApiError(400, f"'{field}' must be a string.")
+    if data.get("totp_secret") is not None:
+        try:
+            pyotp.TOTP(data["totp_secret"]).now()
+        except Exception:
+            raise ApiError(400, "'totp_secret' must be base32.") from None
+    for field in ("locked", "invited"):
+        if field in data and not isinstance(data[field], bool):
+            raise ApiError(400, f"'{field}' must be true or false.")
+    seconds = data.get("locked_seconds", 3600)
+    if type(seconds) is not int or seconds <= 0:
+        raise ApiError(400, "'locked_seconds' must be a positive integer.")
+    consents = data.get("consents", [])
+    if not isinstance(consents, list) or not all(isinstance(c, str) for c in consents):
+        raise ApiError(400, "'consents' must be a list of client ids.")
+    for client_id in consents:
+        if db.session.get(Client, client_id) is None:
+            raise ApiError(400, f"'consents': no client {client_id!r}.")
+    unknown = set(data) - {"email", "state", "password", "phone", "name", "totp_secret", "locked", "locked_seconds",
+                           "invited", "consents", "tenant", "country"}
+    if unknown:
+        raise ApiError(400, f"Unknown field(s): {', '.join(sorted(unknown))}.")
+
+
+def _tenant(value):
+    if value is None:
+        tenant = db.session.scalars(select(Tenant).order_by(Tenant.domain)).first()
+        if tenant is None:
+            raise ApiError(409, "No tenant yet: load a scenario first (POST /_emulator/api/reset).")
+        return tenant
+    if not isinstance(value, str):
+        raise ApiError(400, "'tenant' must be a tenant id or domain.")
+    tenant = db.session.get(Tenant, value.lower()) or db.session.scalar(select(Tenant).where(Tenant.domain == value.lower()))
+    if tenant is None:
+        raise ApiError(400, f"No tenant {value!r}.")
+    return tenant
+
+
+@bp.post("/users")
+def create_user():
+    data = body()
+    _check_user_body(data)
+    if User.by_email(data["email"]) is not None:
+        raise ApiError(409, f"User {data['email'].strip().lower()!r} already exists; DELETE it first or use another email.")
+    tenant = _tenant(data.get("tenant"))
+    item = {k: v for k, v in data.items() if k != "tenant" and v is not None}
+    user = seeds.apply_user(tenant, item)
+    db.session.commit()
+    response = jsonify(user_json(user))
+    response.status_code = 201
+    response.headers["Location"] = url_for("control.get_user", email=user.email)
+    return response
+
+
+@bp.get("/users/<email>")
+def get_user(email):
+    return jsonify(user_json(find_user(email)))
+
+
+@bp.delete("/users/<email>")
+def delete_user(email):
+    user = find_user(email)
+    for model in (SessionAccount, Consent, AuthorizationCode, RefreshToken, OneTimeCode, AuthenticatorAccount, PushRequest):
+        db.session.execute(delete(model).where(model.user_id == user.id))
+    db.session.execute(update(Flow).where(Flow.user_id == user.id).values(user_id=None))
+    db.session.delete(user)
+    db.session.commit()
+    return "", 204
+
+
+# --- invitations -------------------------------------------------------------------------------
+
+def _default_return_url(tenant):
+    """Where the invitation journey ends by default: the home of the tenant's first confidential app."""
+    clients = db.session.scalars(select(Client).where(Client.tenant_id == tenant.id).order_by(Client.name)).all()
+    for client in sorted(clients, key=lambda c: c.is_public):
+        if client.redirect_uris:
+            parts = urlsplit(client.redirect_uris[0])
+            return f"{parts.scheme}://{parts.netloc}/"
+    return url_for("emulator.home", _external=True)
+
+
+@bp.post("/invitations")
+def invite():
+    from .. import invitations
+
+    data = body()
+    email = data.get("email")
+    if not isinstance(email, str) or not seeds.EMAIL.match(email.strip()):
+        raise ApiError(400, "'email' is required and must be an email address.")
+    for field in ("name", "redirect_url"):
+        if data.get(field) is not None and not isinstance(data[field], str):
+            raise ApiError(400, f"'{field}' must be a string.")
+    redirect_url = data.get("redirect_url")
+    if redirect_url is not None and not redirect_url.startswith(("http://", "https://")):
+        raise ApiError(400, "'redirect_url' must be an absolute http(s) URL.")
+    if data.get("send", True) not in (True, False):
+        raise ApiError(400, "'send' must be true or false.")
+    user = User.by_email(email)
+    if user is not None and user.has_account:
+        raise ApiError(409, f"{user.email!r} already has an account; invitations are for new clients.")
+    tenant = _tenant(data.get("tenant"))
+    user, invitation = invitations.invite(tenant, email, redirect_url or _default_return_url(tenant),
+                                          display_name=data.get("name") or "", invited_by="control-api")
+    base = current_app.config.get("IDP_BASE_URL") or request.url_root.rstrip("/")
+    url = invitations.redeem_url(base, invitation)
+    sent = invitations.send_invitation(tenant, invitation, url) if data.get("send", True) else None
+    db.session.commit()
+    response = jsonify({"id": invitation.id, "email": invitation.email, "inviteRedeemUrl": url,
+                        "inviteRedirectUrl": invitation.redirect_url, "sent": sent, "user": user_json(user)})
+    response.status_code = 201
+    return response
+
+
+# --- messages ----------------------------------------------------------------------------------
+
+@bp.get("/messages")
+def list_messages():
+    query = select(Message)
+    channel = request.args.get("channel")
+    if channel:
+        if channel not in ("email", "sms"):
+            raise ApiError(400, "'channel' must be email or sms.")
+        query = query.where(Message.channel == channel)
+    to = (request.args.get("to") or "").strip()
+    if to:
+        targets = {to.lower(), to}
+        user = User.by_email(to) if "@" in to else None
+        if user is not None and user.phone:
+            targets.add(user.phone)  # an email also finds the SMS sent to that user's phone
+        query = query.where(Message.to.in_(targets))
+    try:
+        limit = min(max(int(request.args.get("limit", 50)), 1), 500)
+    except ValueError:
+        raise ApiError(400, "'limit' must be an integer.") from None
+    rows = db.session.scalars(delivered(query).order_by(Message.deliver_at.desc(), Message.id.desc()).limit(limit)).all()
+    return jsonify({"messages": [message_json(m) for m in rows]})
+
+
+# --- devices -----------------------------------------------------------------------------------
+
+@bp.get("/users/<email>/totp")
+def totp(email):
+    user = find_user(email)
+    secret = user.totp_secret or next((a.totp_secret for a in db.session.scalars(
+        select(AuthenticatorAccount).where(AuthenticatorAccount.user_id == user.id).order_by(AuthenticatorAccount.id))
+        if a.totp_secret), None)
+    if not secret:
+        raise ApiError(409, f"{user.email!r} has no authenticator app registered (state {user.state}).")
+    otp = pyotp.TOTP(secret)
+    now = clock.timestamp()
+    return jsonify({"code": otp.at(now), "expires_in": otp.interval - now % otp.interval})
+
+
+def push_json(push):
+    faulty = qa.faults().get("push") == "timeout"
+    return {"id": push.id, "number": push.number, "status": push.status, "journey": push.flow_id,
+            "created_at": iso(push.created_at), "expires_at": iso(push.expires_at), "delivered": not faulty}
+
+
+def _pending_push(email):
+    user = find_user(email)
+    push = pushes.pending(user)
+    if push is None:
+        db.session.commit()
+        raise ApiError(404, f"No pending Authenticator notification for {user.email!r}.")
+    return push
+
+
+@bp.get("/users/<email>/push")
+def get_push(email):
+    push = _pending_push(email)
+    db.session.commit()
+    return jsonify(push_json(push))
+
+
+def _answer_push(email, approve):
+    push = _pending_push(email)
+    if qa.faults().get("push") == "timeout":
+        raise ApiError(409, "The push fault 'timeout' is on: the notification never reaches the phone.")
+    number = None
+    if approve:
+        number = body(required=False).get("number")
+        if number is not None and type(number) is not int:
+            raise ApiError(400, "'number' must be the integer shown on the sign-in screen.")
+    status = pushes.answer(push, approve, number)
+    db.session.commit()
+    return jsonify(push_json(push) | {"status": status})
+
+
+@bp.post("/users/<email>/push/approve")
+def approve_push(email):
+    return _answer_push(email, True)
+
+
+@bp.post("/users/<email>/push/deny")
+def deny_push(email):
+    return _answer_push(email, False)
+
+
+# --- captcha -----------------------------------------------------------------------------------
+
+@bp.get("/captcha")
+def captcha():
+    from ..journey.captcha import current_answer
+
+    email = (request.args.get("email") or "").strip().lower()
+    if not email:
+        raise ApiError(400, "'email' is required: the address of the user at the captcha screen.")
+    for flow in db.session.scalars(select(Flow).where(Flow.email == email, Flow.completed_at.is_(None))
+                                   .order_by(Flow.updated_at.desc(), Flow.created_at.desc()).limit(20)):
+        if timeline.current_screen(flow) == "captcha":
+            answer = current_answer(flow)
+            if answer is None:
+                raise ApiError(409, f"The captcha of {email!r} has not been shown yet: open the captcha screen first.")
+            return jsonify({"journey": flow.id, "mode": qa.captcha_mode(), "answer": answer})
+    raise ApiError(404, f"No journey of {email!r} is at the captcha screen.")
+
+
+# --- settings, clock, faults -------------------------------------------------------------------
+
+@bp.get("/settings")
+def get_settings():
+    return jsonify(qa.current())
+
+
+@bp.put("/settings")
+def put_settings():
+    try:
+        qa.apply(body())
+    except qa.SettingsError as exc:
+        raise ApiError(400, str(exc)) from None
+    db.session.commit()
+    return jsonify(qa.current())
+
+
+@bp.get("/clock")
+def get_clock():
+    return jsonify({"offset_seconds": clock.offset_seconds(), "now": iso(clock.now())})
+
+
+@bp.put("/clock")
+def put_clock():
+    offset = body().get("offset_seconds")
+    if type(offset) is not int or abs(offset) > 10 * 366 * 86400:
+        raise ApiError(400, "'offset_seconds' must be an integer (seconds from real time, at most ten years).")
+    clock.set_offset(offset)
+    return jsonify({"offset_seconds": offset, "now": iso(clock.now())})
+
+
+@bp.get("/faults")
+def get_faults():
+    return jsonify(qa.current()["faults"])
+
+
+@bp.put("/faults")
+def put_faults():
+    try:
+        qa.apply_faults(body())
+    except qa.SettingsError as exc:
+        raise ApiError(400, str(exc)) from None
+    db.session.commit()
+    return jsonify(qa.current()["faults"])
+
+
+# --- journeys ----------------------------------------------------------------------------------
+
+@bp.get("/journeys")
+def list_journeys():
+    try:
+        limit = min(max(int(request.args.get("limit", 20)), 1), 200)
+    except ValueError:
+        raise ApiError(400, "'limit' must be an integer.") from None
+    return jsonify({"journeys": timeline.recent(limit=limit, email=request.args.get("email"))})
+
+
+@bp.get("/journeys/<journey_id>")
+def get_journey(journey_id):
+    flow = db.session.get(Flow, journey_id)
+    if flow is None:
+        raise ApiError(404, f"No journey {journey_id!r}.")
+    return jsonify(timeline.export(flow))
+
+
+# --- the document ------------------------------------------------------------------------------
+
+@bp.get("/openapi.json")
+def openapi():
+    from ..openapi import document
+
+    base = current_app.config.get("IDP_BASE_URL") or request.url_root.rstrip("/")
+    return jsonify(document(base + bp.url_prefix))

@@ -1,0 +1,125 @@
+"""The small Microsoft Graph surface for invitations: POST /v1.0/invitations and the redeem link."""
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from flask import Blueprint, jsonify, render_template, request
+from sqlalchemy import select
+
+from .. import clock, invitations
+from ..extensions import csrf, db
+from ..journey.recorder import record
+from ..models import Flow, Invitation, Tenant, User
+from ..oidc import tokens
+from ..oidc.urls import base_url
+from ..seeds import EMAIL
+from .screens import current_browser, go_next
+
+bp = Blueprint("graph", __name__)
+
+INVITE_ROLE = "User.Invite.All"
+GRAPH_AUDIENCES = (tokens.GRAPH_APP_ID, tokens.GRAPH_HOST, tokens.GRAPH_HOST + "/")
+
+
+def graph_error(status, code, message):
+    """Return an error in Microsoft Graph's JSON shape."""
+    response = jsonify({"error": {"code": code, "message": message, "innerError": {
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"), "request-id": str(uuid.uuid4()),
+        "client-request-id": request.headers.get("client-request-id") or str(uuid.uuid4())}}})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return response
+
+
+def app_claims():
+    """Return (claims, None) for a valid app-only Graph token, or (None, error response)."""
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer ") or not header[7:].strip():
+        return None, graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
+    claims = tokens.decode(header[7:].strip(), audience_check=GRAPH_AUDIENCES)
+    if claims is None:
+        return None, graph_error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience, signature or expiry.")
+    if INVITE_ROLE not in (claims.get("roles") or []):
+        return None, graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+    return claims, None
+
+
+@bp.route("/v1.0/invitations", methods=["POST"])
+@csrf.exempt
+def create_invitation():
+    claims, error = app_claims()
+    if error is not None:
+        return error
+    tenant = db.session.get(Tenant, claims.get("tid"))
+    if tenant is None:
+        return graph_error(401, "InvalidAuthenticationToken", "The token's tenant is unknown.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return graph_error(400, "BadRequest", "Unable to read JSON request payload.")
+    email = body.get("invitedUserEmailAddress")
+    redirect_url = body.get("inviteRedirectUrl")
+    if not isinstance(email, str) or not EMAIL.match(email.strip()):
+        return graph_error(400, "BadRequest", "The invitedUserEmailAddress property is missing or not a valid email address.")
+    if not isinstance(redirect_url, str) or urlsplit(redirect_url).scheme not in ("http", "https"):
+        return graph_error(400, "BadRequest", "The inviteRedirectUrl property is missing or not an absolute http(s) URL.")
+    display_name = body.get("invitedUserDisplayName") or ""
+    send = body.get("sendInvitationMessage", False) is True
+    user, invitation = invitations.invite(tenant, email, redirect_url, display_name=str(display_name),
+                                          invited_by=claims.get("azp"))
+    url = invitations.redeem_url(base_url(), invitation)
+    document = invitation_document(invitation, user, url, body, send)
+    db.session.commit()
+    if send:
+        invitations.send_invitation(tenant, invitation, url)
+    response = jsonify(document)
+    response.status_code = 201
+    return response
+
+
+def invitation_document(invitation, user, url, body, send):
+    """Return the Graph invitation resource, as POST /invitations answers it."""
+    info = body.get("invitedUserMessageInfo") if isinstance(body.get("invitedUserMessageInfo"), dict) else {}
+    return {
+        "@odata.context": f"{base_url()}/v1.0/$metadata#invitations/$entity",
+        "id": invitation.id,
+        "inviteRedeemUrl": url,
+        "invitedUserDisplayName": invitation.display_name,
+        "invitedUserType": body.get("invitedUserType") or "Guest",
+        "invitedUserEmailAddress": invitation.email,
+        "sendInvitationMessage": send,
+        "resetRedemption": bool(body.get("resetRedemption", False)),
+        "inviteRedirectUrl": invitation.redirect_url,
+        "invitedUserMessageInfo": {
+            "messageLanguage": info.get("messageLanguage"),
+            "ccRecipients": info.get("ccRecipients") or [],
+            "customizedMessageBody": info.get("customizedMessageBody"),
+        },
+        "status": "PendingAcceptance" if not user.has_account else "Completed",
+        "invitedUser": {"id": user.oid},
+    }
+
+
+@bp.route("/redeem")
+def redeem():
+    """The invitation link: start the invitation journey for the invited user, then go where it says."""
+    invitation = db.session.get(Invitation, request.args.get("invitation") or "")
+    if invitation is None or (request.args.get("tenant") and request.args["tenant"] != invitation.tenant_id):
+        return render_template("error.html", status=404,
+                               message="Cette invitation n'existe pas ou n'est plus valable. "
+                                       "Demandez une nouvelle invitation à votre cabinet."), 404
+    user = db.session.scalar(select(User).where(User.email == invitation.email))
+    if user is None:
+        return render_template("error.html", status=404,
+                               message="Le compte invité n'existe plus. Demandez une nouvelle invitation à votre cabinet."), 404
+    browser = current_browser(create=True)
+    flow = Flow(browser_id=browser.id, tenant_id=invitation.tenant_id, client_id=None, params={}, state={},
+                return_url=invitation.redirect_url or None, invitation_id=invitation.id,
+                user_id=user.id, email=user.email)
+    flow.user = user
+    db.session.add(flow)
+    if invitation.redeemed_at is None:
+        invitation.redeemed_at = clock.now()
+    db.session.flush()
+    record(flow.id, "request", "redeem", {"invitation": invitation.id, "email": user.email})
+    return go_next(flow)

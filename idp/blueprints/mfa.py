@@ -1,0 +1,185 @@
+"""MFA at sign-in for users with a registered method: mfa-push, mfa-otp, mfa-method-choice (journey.md).
+
+The journey check `mfa_required` shows flow.state["mfa_screen"] when the user chose another way, else
+mfa-push (Authenticator users with the app) or mfa-otp; a method proved sets flow.state["mfa_ok"].
+"""
+from flask import Blueprint, jsonify
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from wtforms import StringField
+
+from .. import clock
+from ..devices import authenticator
+from ..devices import otp as codes
+from ..extensions import db
+from ..journey.recorder import record
+from .screens import go_next, load_flow, render_screen, screen, session_account
+
+bp = Blueprint("mfa", __name__, url_prefix="/mfa")
+
+SMS_PURPOSE = "sms_mfa"
+
+
+def mark_mfa_done(flow):
+    """The user proved a second factor in this flow: the session's amr now says so (tokens read it)."""
+    flow.set(mfa_ok=True)
+    flow.drop("mfa_screen", "mfa_push_id", "mfa_otp", "mfa_sms_sent")
+    account = session_account(flow)
+    if account is not None:
+        account.mfa_at = clock.now()
+        account.amr = [*[a for a in (account.amr or ["pwd"]) if a != "mfa"], "mfa"]
+    record(flow.id, "journey", "mfa-done")
+
+
+def methods(user):
+    """The ways this user can prove a second factor, as Microsoft names them (data-value of the tiles)."""
+    found = []
+    if user.mfa_method == "authenticator" and authenticator.accounts(user):
+        found.append("PhoneAppNotification")
+    if user.totp_secret and user.mfa_method in ("authenticator", "totp"):
+        found.append("PhoneAppOTP")
+    if user.phone:
+        found.append("OneWaySMS")
+    return found
+
+
+class ActionForm(FlaskForm):
+    action = StringField()
+
+
+class MethodForm(FlaskForm):
+    method = StringField()
+
+
+class OtpForm(ActionForm):
+    otc = StringField()
+
+
+def another_way(flow):
+    flow.set(mfa_screen="mfa-method-choice")
+    record(flow.id, "input", "mfa", {"action": "signInAnotherWay"})
+    return go_next(flow)
+
+
+PUSH_ERRORS = {
+    "denied": "Vous avez refusé la demande de connexion dans l'application. Envoyez une nouvelle demande pour "
+              "réessayer.",
+    "wrong_number": "Le nombre saisi dans l'application ne correspond pas à celui affiché ici. Envoyez une "
+                    "nouvelle demande pour réessayer.",
+    "expired": "La demande de connexion a expiré sans réponse. Envoyez une nouvelle demande pour réessayer.",
+    "missing": "Aucune demande n'est en attente. Envoyez une nouvelle demande.",
+}
+
+
+@bp.route("/<flow_id>/push", methods=["GET", "POST"])
+@screen("mfa-push")
+def push(flow):
+    form = ActionForm()
+    request = authenticator.get_push(flow.get("mfa_push_id"))
+    if form.validate_on_submit():
+        action = form.action.data
+        if action == "signInAnotherWay":
+            return another_way(flow)
+        if action == "resend":
+            request = authenticator.send_push(flow.user, flow.id)
+            flow.set(mfa_push_id=request.id)
+            return go_next(flow)
+        status = authenticator.status(request)
+        if status == "approved":
+            mark_mfa_done(flow)
+            return go_next(flow)
+        error = _(PUSH_ERRORS[status]) if status in PUSH_ERRORS else _(
+            "Nous n'avons pas encore reçu votre approbation. Entrez le nombre affiché dans l'application "
+            "Microsoft Authenticator et approuvez la demande.")
+        record(flow.id, "error", "mfa-push", {"status": status})
+        db.session.commit()
+        return render_screen("mfa/push.html", flow, form, error=error, push=request, push_status=status)
+    if request is None:
+        request = authenticator.send_push(flow.user, flow.id)
+        flow.set(mfa_push_id=request.id)
+    status = authenticator.status(request)
+    db.session.commit()
+    error = _(PUSH_ERRORS[status]) if status in PUSH_ERRORS else None
+    return render_screen("mfa/push.html", flow, form, error=error, push=request, push_status=status)
+
+
+def otp_kind(flow):
+    return flow.get("mfa_otp") or ("sms" if flow.user.mfa_method == "sms" else "totp")
+
+
+OTP_ERRORS = {
+    "invalid": "Entrez le code à 6 chiffres.",
+    "wrong": "Vous n'avez pas saisi le code attendu. Réessayez.",
+    "reused": "Ce code a déjà été utilisé. Attendez que l'application affiche un nouveau code, puis entrez-le.",
+    "expired": "Ce code a expiré. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau.",
+    "locked": "Trop de tentatives incorrectes. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau.",
+    "missing": "Aucun code n'est en attente. Cliquez sur « Renvoyer le code ».",
+}
+
+
+@bp.route("/<flow_id>/otp", methods=["GET", "POST"])
+@screen("mfa-otp")
+def otp(flow):
+    form = OtpForm()
+    user = flow.user
+    kind = otp_kind(flow)
+    error = info = None
+    if kind == "sms" and not user.phone:
+        error = _("Aucun numéro de téléphone n'est enregistré pour ce compte. Choisissez une autre méthode.")
+    elif form.validate_on_submit():
+        action = form.action.data
+        if action == "signInAnotherWay":
+            return another_way(flow)
+        if action == "resend-code" and kind == "sms":
+            codes.send_sms_code(flow, user.phone, SMS_PURPOSE)
+            record(flow.id, "input", "mfa-otp", {"action": "resend-code"})
+            db.session.commit()
+            info = _("Un nouveau code a été envoyé.")
+        else:
+            if kind == "sms":
+                result = codes.check_sms_code(flow, SMS_PURPOSE, form.otc.data)
+            else:
+                result = codes.check_totp(user, user.totp_secret, form.otc.data)
+            record(flow.id, "input", "mfa-otp", {"otc": "", "kind": kind, "result": result})
+            if result == "ok":
+                mark_mfa_done(flow)
+                return go_next(flow)
+            error = _(OTP_ERRORS[result])
+            db.session.commit()
+    elif kind == "sms" and not flow.get("mfa_sms_sent"):
+        codes.send_sms_code(flow, user.phone, SMS_PURPOSE)
+        flow.set(mfa_sms_sent=True)
+        db.session.commit()
+    return render_screen("mfa/otp.html", flow, form, error=error, info=info, kind=kind,
+                         masked_phone=codes.masked(user.phone), can_choose=len(methods(user)) > 1)
+
+
+@bp.route("/<flow_id>/method-choice", methods=["GET", "POST"])
+@screen("mfa-method-choice")
+def method_choice(flow):
+    form = MethodForm()
+    available = methods(flow.user)
+    error = None
+    if form.validate_on_submit():
+        chosen = form.method.data
+        record(flow.id, "input", "mfa-method-choice", {"method": chosen})
+        if chosen == "PhoneAppNotification" and chosen in available:
+            flow.set(mfa_screen="mfa-push")
+            flow.drop("mfa_push_id")
+            return go_next(flow)
+        if chosen in ("PhoneAppOTP", "OneWaySMS") and chosen in available:
+            flow.set(mfa_screen="mfa-otp", mfa_otp="sms" if chosen == "OneWaySMS" else "totp", mfa_sms_sent=False)
+            return go_next(flow)
+        error = _("Choisissez l'une des méthodes proposées.")
+    return render_screen("mfa/method_choice.html", flow, form, error=error, methods=available,
+                         masked_phone=codes.masked(flow.user.phone))
+
+
+@bp.route("/<flow_id>/status")
+def status(flow_id):
+    """The notification's status, for the page's small polling script."""
+    flow = load_flow(flow_id)
+    push_id = flow.get("mfa_push_id")
+    body = {"push": authenticator.status(authenticator.get_push(push_id)) if push_id else None}
+    db.session.commit()
+    return jsonify(body)

@@ -1,0 +1,403 @@
+"""MFA registration ("proof-up"): Microsoft Authenticator, another authenticator app (TOTP) or SMS (journey.md).
+
+The step the user is at, the activation being scanned, the TOTP secret being enrolled and the phone number
+being verified live in flow.state["proofup"] (server-side, never in a hidden field); the journey check
+`mfa_registration_required` returns its "screen" while a proof-up is in progress.
+"""
+import base64
+
+import pyotp
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, jsonify
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from wtforms import StringField
+
+from ..devices import authenticator, otp
+from ..extensions import db
+from ..journey import next_screen
+from ..journey.recorder import record
+from ..oidc.urls import base_url
+from .mfa import mark_mfa_done
+from .screens import go_next, load_flow, render_screen, screen, session_account
+
+bp = Blueprint("proofup", __name__, url_prefix="/proofup")
+
+SMS_PURPOSE = "sms_proofup"
+# Country calling codes of the "Téléphone" screen: France first (guide), then the list in alphabetical order.
+COUNTRY_CODES = [
+    ("Afghanistan", "93"), ("Afrique du Sud", "27"), ("Albanie", "355"), ("Algérie", "213"), ("Allemagne", "49"),
+    ("Andorre", "376"), ("Angola", "244"), ("Arabie saoudite", "966"), ("Argentine", "54"), ("Arménie", "374"),
+    ("Australie", "61"), ("Autriche", "43"), ("Belgique", "32"), ("Bénin", "229"), ("Brésil", "55"),
+    ("Bulgarie", "359"), ("Burkina Faso", "226"), ("Cameroun", "237"), ("Canada", "1"), ("Chine", "86"),
+    ("Chypre", "357"), ("Côte d'Ivoire", "225"), ("Croatie", "385"), ("Danemark", "45"), ("Egypt", "20"),
+    ("El Salvador", "503"), ("Equatorial Guinea", "240"), ("Eritrea", "291"), ("Espagne", "34"), ("Estonia", "372"),
+    ("États-Unis", "1"), ("Ethiopia", "251"), ("Falkland Islands (Islas Malvinas)", "500"), ("Faroe Islands", "298"),
+    ("Fiji Islands", "679"), ("Finland", "358"), ("France", "33"), ("French Guiana", "594"),
+    ("French Polynesia", "689"), ("Gabon", "241"), ("Gambia, The", "220"), ("Georgia", "995"), ("Germany", "49"),
+    ("Grèce", "30"), ("Guadeloupe", "590"), ("Hongrie", "36"), ("Inde", "91"), ("Irlande", "353"),
+    ("Italie", "39"), ("Japon", "81"), ("La Réunion", "262"), ("Liban", "961"), ("Luxembourg", "352"),
+    ("Madagascar", "261"), ("Mali", "223"), ("Maroc", "212"), ("Martinique", "596"), ("Maurice", "230"),
+    ("Mayotte", "262"), ("Monaco", "377"), ("Norvège", "47"), ("Nouvelle-Calédonie", "687"), ("Pays-Bas", "31"),
+    ("Pologne", "48"), ("Portugal", "351"), ("Roumanie", "40"), ("Royaume-Uni", "44"), ("Sénégal", "221"),
+    ("Suède", "46"), ("Suisse", "41"), ("Tchéquie", "420"), ("Tunisie", "216"), ("Turquie", "90"),
+]
+COUNTRY_CHOICES = [("33", "France (+33)")] + [(code, f"{name} (+{code})") for name, code in COUNTRY_CODES]
+DIAL_CODES = {code for code, _ in COUNTRY_CHOICES}
+METHOD_LABELS = {"authenticator": "Microsoft Authenticator", "totp": "Application d'authentification",
+                 "sms": "Téléphone - SMS"}
+
+
+class ActionForm(FlaskForm):
+    """A proof-up screen's buttons: each submits its `action` (next, back, other-method, …)."""
+
+    action = StringField()
+
+
+class MethodChoiceForm(ActionForm):
+    method = StringField()
+
+
+class CodeForm(ActionForm):
+    otc = StringField()
+
+
+class SmsPhoneForm(ActionForm):
+    country_code = StringField(name="country-code", default="33")
+    phone_number = StringField(name="phone-number")
+
+
+def qr_data_uri(text):
+    """A real QR code of `text`, made locally, as an SVG data URI for an <img>."""
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathFillImage, box_size=10, border=2)
+    return "data:image/svg+xml;base64," + base64.b64encode(image.to_string()).decode()
+
+
+def state(flow):
+    return dict(flow.get("proofup") or {})
+
+
+def move(flow, screen_id, **changes):
+    """Go to another proof-up screen (server-side state), then wherever the journey says."""
+    flow.set(proofup={**state(flow), **changes, "screen": screen_id})
+    record(flow.id, "input", "proofup", {"to": screen_id})
+    return go_next(flow)
+
+
+def other_method(flow, here):
+    return move(flow, "proofup-method-choice", back_to=here)
+
+
+def page(template, flow, form, **context):
+    return render_screen(f"proofup/{template}.html", flow, form, show_tenant=True, proofup=state(flow), **context)
+
+
+@bp.route("/<flow_id>/interrupt", methods=["GET", "POST"])
+@screen("proofup-interrupt")
+def interrupt(flow):
+    form = ActionForm()
+    if form.validate_on_submit():
+        flow.set(proofup={"screen": "proofup-app-intro"})
+        record(flow.id, "input", "proofup-interrupt", {"action": "next"})
+        return go_next(flow)
+    return page("interrupt", flow, form)
+
+
+@bp.route("/<flow_id>/app-intro", methods=["GET", "POST"])
+@screen("proofup-app-intro")
+def app_intro(flow):
+    form = ActionForm()
+    if form.validate_on_submit():
+        action = form.action.data
+        if action == "other-authenticator-app":
+            secret = state(flow).get("totp_secret") or pyotp.random_base32()
+            return move(flow, "proofup-totp-qr", method="totp", totp_secret=secret)
+        if action == "other-method":
+            return other_method(flow, "proofup-app-intro")
+        return move(flow, "proofup-app-setup", method="authenticator")
+    return page("app_intro", flow, form)
+
+
+@bp.route("/<flow_id>/method-choice", methods=["GET", "POST"])
+@screen("proofup-method-choice")
+def method_choice(flow):
+    form = MethodChoiceForm()
+    error = None
+    if form.validate_on_submit():
+        if form.action.data == "cancel":
+            return move(flow, state(flow).get("back_to") or "proofup-app-intro")
+        if form.method.data == "phone":
+            return move(flow, "proofup-sms-phone", method="sms")
+        if form.method.data == "app":
+            return move(flow, "proofup-app-intro", method="authenticator")
+        error = _("Choisissez une méthode dans la liste.")
+    return page("method_choice", flow, form, error=error)
+
+
+@bp.route("/<flow_id>/app-setup", methods=["GET", "POST"])
+@screen("proofup-app-setup")
+def app_setup(flow):
+    form = ActionForm()
+    if form.validate_on_submit():
+        action = form.action.data
+        if action == "back":
+            return move(flow, "proofup-app-intro")
+        if action == "other-method":
+            return other_method(flow, "proofup-app-setup")
+        current = state(flow)
+        if current.get("activation") and authenticator.account_for_activation(current["activation"]) is None:
+            return move(flow, "proofup-app-qr", method="authenticator")
+        return move(flow, "proofup-app-qr", method="authenticator", **authenticator.new_activation())
+    return page("app_setup", flow, form)
+
+
+@bp.route("/<flow_id>/app-qr", methods=["GET", "POST"])
+@screen("proofup-app-qr")
+def app_qr(flow):
+    form = ActionForm()
+    error = None
+    current = state(flow)
+    if not current.get("activation"):
+        return move(flow, "proofup-app-qr", **authenticator.new_activation())
+    if form.validate_on_submit():
+        action = form.action.data
+        if action == "back":
+            return move(flow, "proofup-app-setup")
+        if action == "other-method":
+            return other_method(flow, "proofup-app-qr")
+        if authenticator.account_for_activation(current.get("activation")) is not None:
+            request = authenticator.send_push(flow.user, flow.id)
+            return move(flow, "proofup-app-try", push_id=request.id)
+        error = _("Nous n'avons pas encore détecté l'application. Scannez le code QR avec l'application "
+                  "Microsoft Authenticator (« + », « Compte professionnel ou scolaire », « Scanner un code QR »), "
+                  "puis cliquez sur « Suivant ».")
+        record(flow.id, "error", "proofup-app-qr", {"reason": "not-scanned"})
+        db.session.commit()
+    uri = authenticator.activation_uri(base_url(), current["activation"], current["code"])
+    return page("app_qr", flow, form, error=error, qr=qr_data_uri(uri), activation_uri=uri,
+                activation_code=current["code"],
+                activation_url=authenticator.activation_url(base_url(), current["activation"]))
+
+
+PUSH_ERRORS = {
+    "denied": "Vous avez refusé la notification. Renvoyez-la, puis approuvez-la dans l'application.",
+    "wrong_number": "Le nombre saisi dans l'application ne correspond pas. Renvoyez la notification et entrez "
+                    "le nombre affiché à l'écran.",
+    "expired": "La notification a expiré sans réponse. Renvoyez-la, puis approuvez-la dans l'application.",
+    "missing": "Aucune notification n'est en attente. Renvoyez la notification.",
+}
+
+
+def push_error(status):
+    return _(PUSH_ERRORS[status]) if status in PUSH_ERRORS else None
+
+
+@bp.route("/<flow_id>/app-try", methods=["GET", "POST"])
+@screen("proofup-app-try")
+def app_try(flow):
+    form = ActionForm()
+    request = authenticator.get_push(state(flow).get("push_id"))
+    if form.validate_on_submit():
+        action = form.action.data
+        if action == "back":
+            return move(flow, "proofup-app-qr")
+        if action == "other-method":
+            return other_method(flow, "proofup-app-try")
+        if action == "resend":
+            request = authenticator.send_push(flow.user, flow.id)
+            return move(flow, "proofup-app-try", push_id=request.id)
+        status = authenticator.status(request)
+        if status == "approved":
+            return move(flow, "proofup-app-approved")
+        error = push_error(status) or _("Nous n'avons pas encore reçu votre approbation. Approuvez la notification "
+                                        "dans l'application Microsoft Authenticator, puis cliquez sur « Suivant ».")
+        record(flow.id, "error", "proofup-app-try", {"status": status})
+        db.session.commit()
+        return page("app_try", flow, form, error=error, push=request, push_status=status)
+    status = authenticator.status(request)
+    db.session.commit()
+    return page("app_try", flow, form, error=push_error(status), push=request, push_status=status)
+
+
+@bp.route("/<flow_id>/app-approved", methods=["GET", "POST"])
+@screen("proofup-app-approved")
+def app_approved(flow):
+    form = ActionForm()
+    if form.validate_on_submit():
+        if form.action.data == "back":
+            return move(flow, "proofup-app-try")
+        if form.action.data == "other-method":
+            return other_method(flow, "proofup-app-approved")
+        return move(flow, "proofup-success", method="authenticator")
+    return page("app_approved", flow, form)
+
+
+@bp.route("/<flow_id>/totp-qr", methods=["GET", "POST"])
+@screen("proofup-totp-qr")
+def totp_qr(flow):
+    form = CodeForm()
+    error = None
+    current = state(flow)
+    secret = current.get("totp_secret")
+    if not secret:
+        return move(flow, "proofup-totp-qr", totp_secret=pyotp.random_base32())
+    if form.validate_on_submit():
+        action = form.action.data
+        if action == "back":
+            return move(flow, "proofup-app-intro")
+        if action == "other-method":
+            return other_method(flow, "proofup-totp-qr")
+        result = otp.check_totp(flow.user, secret, form.otc.data)
+        record(flow.id, "input", "proofup-totp-qr", {"otc": "", "result": result})
+        if result == "ok":
+            return move(flow, "proofup-success", method="totp")
+        error = totp_error(result)
+        db.session.commit()
+    uri = otp.provisioning_uri(secret, flow.user.email, flow.tenant.name)
+    return page("totp_qr", flow, form, error=error, qr=qr_data_uri(uri), otpauth_uri=uri, secret=secret)
+
+
+def totp_error(result):
+    if result == "invalid":
+        return _("Entrez le code à 6 chiffres affiché dans votre application d'authentification.")
+    if result == "reused":
+        return _("Ce code a déjà été utilisé. Attendez que l'application affiche un nouveau code, puis entrez-le.")
+    return _("Le code entré ne correspond pas. Vérifiez le code affiché dans votre application et réessayez.")
+
+
+def parse_phone(dial, national):
+    """Return (E.164 number, national digits) from the country code and the number typed, or (None, error)."""
+    dial = (dial or "").lstrip("+")
+    digits = "".join(ch for ch in (national or "") if ch not in " .-()")
+    if dial not in DIAL_CODES:
+        return None, _("Sélectionnez l'indicatif de votre pays ou région.")
+    if not digits:
+        return None, _("Entrez un numéro de téléphone.")
+    if not (digits.isascii() and digits.isdigit()):
+        return None, _("Le numéro de téléphone ne doit contenir que des chiffres.")
+    if digits.startswith("0"):
+        digits = digits[1:]
+    ok = len(digits) == 9 if dial == "33" else 4 <= len(digits) <= 14 and len(dial + digits) <= 15
+    if not ok or digits.startswith("0"):
+        return None, _("Ce numéro de téléphone ne semble pas valide. Vérifiez-le (sans le 0 initial pour la France : "
+                       "9 chiffres, par exemple 612345678).")
+    return f"+{dial}{digits}", digits
+
+
+@bp.route("/<flow_id>/sms-phone", methods=["GET", "POST"])
+@screen("proofup-sms-phone")
+def sms_phone(flow):
+    form = SmsPhoneForm()
+    error = None
+    if not form.is_submitted() and state(flow).get("phone"):
+        form.country_code.data = state(flow)["phone"]["dial"]
+        form.phone_number.data = state(flow)["phone"]["national"]
+    if form.validate_on_submit():
+        action = form.action.data
+        if action == "back":
+            return move(flow, "proofup-method-choice", back_to="proofup-app-intro")
+        if action == "other-method":
+            return other_method(flow, "proofup-sms-phone")
+        number, national = parse_phone(form.country_code.data, form.phone_number.data)
+        record(flow.id, "input", "proofup-sms-phone", {"country-code": form.country_code.data, "valid": bool(number)})
+        if number:
+            otp.send_sms_code(flow, number, SMS_PURPOSE)
+            dial = form.country_code.data.lstrip("+")
+            return move(flow, "proofup-sms-code", method="sms",
+                        phone={"dial": dial, "national": national, "e164": number})
+        error = national
+        db.session.commit()
+    return page("sms_phone", flow, form, error=error, countries=COUNTRY_CHOICES)
+
+
+SMS_ERRORS = {
+    "invalid": "Entrez le code à 6 chiffres reçu par SMS.",
+    "wrong": "Le code entré ne correspond pas. Vérifiez le SMS reçu et réessayez.",
+    "expired": "Ce code a expiré. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau.",
+    "locked": "Trop de tentatives incorrectes. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau.",
+    "missing": "Aucun code n'est en attente. Cliquez sur « Renvoyer le code ».",
+}
+
+
+@bp.route("/<flow_id>/sms-code", methods=["GET", "POST"])
+@screen("proofup-sms-code")
+def sms_code(flow):
+    form = CodeForm()
+    error = info = None
+    phone = state(flow).get("phone") or {}
+    if not phone:
+        return move(flow, "proofup-sms-phone")
+    if form.validate_on_submit():
+        action = form.action.data
+        if action == "back":
+            return move(flow, "proofup-sms-phone")
+        if action == "other-method":
+            return other_method(flow, "proofup-sms-code")
+        if action == "resend-code":
+            otp.send_sms_code(flow, phone["e164"], SMS_PURPOSE)
+            record(flow.id, "input", "proofup-sms-code", {"action": "resend-code"})
+            db.session.commit()
+            info = _("Un nouveau code a été envoyé.")
+        else:
+            result = otp.check_sms_code(flow, SMS_PURPOSE, form.otc.data)
+            record(flow.id, "input", "proofup-sms-code", {"otc": "", "result": result})
+            if result == "ok":
+                return move(flow, "proofup-sms-verified")
+            error = _(SMS_ERRORS[result])
+            db.session.commit()
+    return page("sms_code", flow, form, error=error, info=info, phone=phone)
+
+
+@bp.route("/<flow_id>/sms-verified", methods=["GET", "POST"])
+@screen("proofup-sms-verified")
+def sms_verified(flow):
+    form = ActionForm()
+    if form.validate_on_submit():
+        if form.action.data == "other-method":
+            return other_method(flow, "proofup-sms-verified")
+        return move(flow, "proofup-success", method="sms")
+    return page("sms_verified", flow, form, phone=state(flow).get("phone") or {})
+
+
+@bp.route("/<flow_id>/success", methods=["GET", "POST"])
+@screen("proofup-success")
+def success(flow):
+    form = ActionForm()
+    current = state(flow)
+    method = current.get("method")
+    if form.validate_on_submit():
+        user = flow.user
+        if method == "authenticator":
+            account = authenticator.account_for_activation(current.get("activation"))
+            if account is None:
+                return move(flow, "proofup-app-qr")
+            user.totp_secret = account.totp_secret
+        elif method == "totp":
+            user.totp_secret = current["totp_secret"]
+        elif method == "sms":
+            user.phone = current["phone"]["e164"]
+        else:
+            return move(flow, "proofup-app-intro")
+        user.mfa_method = method
+        flow.drop("proofup")
+        record(flow.id, "input", "proofup-success", {"method": method})
+        mark_mfa_done(flow)
+        return go_next(flow)
+    detail = None
+    if method == "sms":
+        detail = "+{dial} {national}".format(**current["phone"])
+    return page("success", flow, form, method_label=_(METHOD_LABELS.get(method, "")), method_detail=detail)
+
+
+@bp.route("/<flow_id>/status")
+def status(flow_id):
+    """Where this proof-up stands, for the page's small polling script (account scanned, notification answered)."""
+    flow = load_flow(flow_id)
+    current = state(flow)
+    push_status = authenticator.status(authenticator.get_push(current.get("push_id"))) if current.get("push_id") else None
+    body = {"screen": next_screen(flow, session_account(flow)),
+            "activated": authenticator.account_for_activation(current.get("activation")) is not None,
+            "push": push_status}
+    db.session.commit()
+    return jsonify(body)

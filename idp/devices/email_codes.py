@@ -1,0 +1,62 @@
+"""The 4-digit code that confirms the email of a new Microsoft account: issued hashed, checked, mailed."""
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from flask import current_app, render_template
+from sqlalchemy import select
+
+from .. import clock
+from ..extensions import db
+from ..models import OneTimeCode
+from .messages import send_email
+
+PURPOSE = "email_verify"
+LIFETIME = timedelta(minutes=10)
+MAX_ATTEMPTS = 3
+DIGITS = 4
+SENDER = "Équipe des comptes Microsoft <account-security-noreply@accountprotection.microsoft.com>"
+SUBJECT = "Vérifiez votre adresse e-mail"
+
+
+def _hash(flow_id, code):
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{PURPOSE}:{flow_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def current(flow):
+    """Return the newest email code issued for this flow, or None."""
+    return db.session.scalar(
+        select(OneTimeCode).where(OneTimeCode.flow_id == flow.id, OneTimeCode.purpose == PURPOSE)
+        .order_by(OneTimeCode.created_at.desc(), OneTimeCode.id.desc()).limit(1)
+    )
+
+
+def issue(flow):
+    """Create a new code for the flow's email (the previous one stops counting) and mail it."""
+    code = f"{secrets.randbelow(10 ** DIGITS):0{DIGITS}d}"
+    now = clock.now()
+    db.session.add(OneTimeCode(flow_id=flow.id, user_id=flow.user_id, purpose=PURPOSE, destination=flow.email,
+                               code_hash=_hash(flow.id, code), created_at=now, expires_at=now + LIFETIME))
+    html = render_template("signup/email_verify_mail.html", code=code)
+    text = render_template("signup/email_verify_mail.txt", code=code)
+    send_email(flow.email, SUBJECT, text, html=html, sender=SENDER, code=code, flow_id=flow.id, links=[])
+    db.session.flush()
+    return code
+
+
+def verify(flow, typed):
+    """Check a typed code; return "ok", "wrong", "expired", "too_many" or "missing"."""
+    row = current(flow)
+    if row is None:
+        return "missing"
+    if row.used_at is not None or row.attempts >= MAX_ATTEMPTS:
+        return "too_many" if row.attempts >= MAX_ATTEMPTS else "missing"
+    if row.expires_at <= clock.now():
+        return "expired"
+    if hmac.compare_digest(row.code_hash, _hash(flow.id, typed)):
+        row.used_at = clock.now()
+        return "ok"
+    row.attempts += 1
+    return "too_many" if row.attempts >= MAX_ATTEMPTS else "wrong"

@@ -1,0 +1,40 @@
+"""Microsoft Authenticator notifications (number matching) as rows: find the pending one, answer it.
+
+Shared by the virtual phone and the control API; no Flask request in here.
+"""
+from sqlalchemy import select
+
+from .. import clock
+from ..extensions import db
+from ..journey.recorder import record
+from ..models import PushRequest
+
+
+def pending(user):
+    """Return the user's newest pending notification that has not expired, or None (stale ones expire)."""
+    now = clock.now()
+    rows = db.session.scalars(select(PushRequest).where(PushRequest.user_id == user.id, PushRequest.status == "pending")
+                              .order_by(PushRequest.created_at.desc(), PushRequest.id.desc())).all()
+    found = None
+    for row in rows:
+        if row.expires_at <= now:
+            row.status = "expired"
+        elif found is None:
+            found = row
+    return found
+
+
+def answer(push, approve, number=None):
+    """Approve (with the number typed in the app) or deny a notification; return its new status."""
+    now = clock.now()
+    if push.expires_at <= now:
+        push.status = "expired"
+    elif not approve:
+        push.status = "denied"
+    elif number is not None and int(number) != push.number:
+        push.status = "wrong_number"
+    else:
+        push.status = "approved"
+    push.answered_at = now
+    record(push.flow_id, "device", "push-" + push.status.replace("_", "-"))
+    return push.status

@@ -1,0 +1,35 @@
+/* The virtual phone enhanced: codes count down and refresh, a new notification or SMS shows up by itself. */
+(function () {
+  "use strict";
+  var body = document.body;
+  document.querySelectorAll("[data-expires-in]").forEach(function (el) {
+    var left = parseInt(el.getAttribute("data-expires-in"), 10);
+    window.setInterval(function () {
+      left -= 1;
+      if (left <= 0) { window.location.reload(); return; }
+      el.textContent = left + " s";
+    }, 1000);
+  });
+  var url = body.getAttribute("data-status-url");
+  if (!url || !window.fetch) { return; }
+  var push = body.getAttribute("data-push") || "";
+  var sms = body.getAttribute("data-sms") || "0";
+  var onNotification = body.getAttribute("data-screen") === "phone-notification";
+  function tick() {
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (status) {
+        if (!status) { return schedule(); }
+        var newPush = status.push ? String(status.push) : "";
+        if (newPush && newPush !== push && !onNotification) {
+          window.location.href = body.getAttribute("data-notification-url");
+          return;
+        }
+        if (newPush !== push || String(status.sms) !== sms) { window.location.reload(); return; }
+        schedule();
+      })
+      .catch(schedule);
+  }
+  function schedule() { window.setTimeout(tick, 2000); }
+  schedule();
+})();

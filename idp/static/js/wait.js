@@ -1,0 +1,21 @@
+/* While a screen waits for the virtual phone (QR scanned, notification answered), poll its status and continue. */
+(function () {
+  "use strict";
+  var marker = document.querySelector("[data-status-url]");
+  var button = document.querySelector("[data-auto-continue]");
+  if (!marker || !button || !window.fetch) { return; }
+  var url = marker.getAttribute("data-status-url");
+  var waitFor = marker.getAttribute("data-wait-for");
+  function done(status) {
+    if (waitFor === "activated") { return status.activated === true; }
+    return status.push && status.push !== "pending";
+  }
+  function schedule() { window.setTimeout(tick, 1500); }
+  function tick() {
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (status) { if (status && done(status)) { button.click(); } else { schedule(); } })
+      .catch(schedule);
+  }
+  schedule();
+})();

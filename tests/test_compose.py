@@ -1,0 +1,47 @@
+"""docker-compose.yml: the idp and client services, and PostgreSQL under an optional profile."""
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_has_the_idp_and_the_client_services_served_by_gunicorn_commands():
+    services = compose()["services"]
+    idp, client = services["idp"], services["client"]
+    assert idp["command"][:2] == ["idp-emulator", "serve"] and "0.0.0.0" in idp["command"]
+    assert client["command"][:2] == ["idp-emulator", "client"] and "0.0.0.0" in client["command"]
+    assert "profiles" not in idp and "profiles" not in client
+    assert {"8400:8400", "8401:8401"} <= set(idp["ports"])
+
+
+def test_client_reaches_the_idp_at_the_address_the_browser_uses():
+    services = compose()["services"]
+    client = services["client"]
+    assert client["network_mode"] == "service:idp"
+    env = client["environment"]
+    assert env["CLIENT_AUTHORITY"] == "http://localhost:8400/bakertillyrecette.onmicrosoft.com/v2.0"
+    assert env["CLIENT_BASE_URL"] == "http://localhost:8401"
+    assert services["idp"]["environment"]["IDP_BASE_URL"] == "http://localhost:8400"
+
+
+def test_postgres_is_an_optional_profile_and_the_idp_can_point_at_it():
+    document = compose()
+    postgres = document["services"]["postgres"]
+    assert postgres["profiles"] == ["postgres"]
+    assert postgres["image"].startswith("postgres:")
+    url = document["x-postgres-url"]
+    env = postgres["environment"]
+    assert url == (f"postgresql+psycopg://{env['POSTGRES_USER']}:{env['POSTGRES_PASSWORD']}@postgres:5432/"
+                   f"{env['POSTGRES_DB']}")
+    assert "IDP_DATABASE_URL" in document["services"]["idp"]["environment"]
+
+
+def test_the_image_installs_the_postgres_driver_and_both_apps():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert 'pip install ".[postgres]"' in dockerfile
+    assert "COPY client_app" in dockerfile and "COPY idp" in dockerfile and "COPY seeds" in dockerfile
