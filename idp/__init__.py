@@ -44,7 +44,25 @@ def create_app(test_config=None):
         from . import models  # noqa: F401  (tables)
 
         db.create_all()
+        migrate(db.engine, db.metadata)
     return app
+
+
+def migrate(engine, metadata):
+    """Add the columns models gained since the database was created, keeping every row (additive changes)."""
+    from sqlalchemy import inspect, text
+    from sqlalchemy.schema import CreateColumn
+
+    inspector = inspect(engine)
+    for table in metadata.sorted_tables:
+        existing = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in existing:
+                continue
+            # Rows already there get NULL: a new column can't be NOT NULL without a server default.
+            ddl = str(CreateColumn(column).compile(dialect=engine.dialect)).replace(" NOT NULL", "")
+            with engine.begin() as connection:
+                connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN {ddl}'))
 
 
 def _register_optional(app, name):

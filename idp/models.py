@@ -1,11 +1,12 @@
 """Everything the emulator knows, in the database: tenants, clients, users, flows, codes, tokens, devices, messages."""
+import os
 import secrets
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select
-from flask import g, has_app_context
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from flask import current_app, g, has_app_context
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash
 
 from . import clock
@@ -28,11 +29,23 @@ class Setting(db.Model):
 
     @classmethod
     def _values(cls):
-        """Every setting, read with one query per app context (each request has its own)."""
+        """Every setting, read once per app context (each request has its own).
+
+        On the embedded SQLite database (one host) the values are also kept per process until a
+        stamp file in the data folder says another worker committed a change.
+        """
         if has_app_context() and "settings" in g:
             return g.settings
-        with db.session.no_autoflush:  # a flush would ask the clock, which asks the settings
-            values = {row.key: row.value for row in db.session.scalars(select(cls))}
+        stamp = _settings_stamp()
+        version = _stamp_version(stamp) if stamp else None
+        cached = _SETTINGS_CACHE.get(stamp) if stamp else None
+        if cached is not None and cached[0] == version:
+            values = dict(cached[1])
+        else:
+            with db.session.no_autoflush:  # a flush would ask the clock, which asks the settings
+                values = {row.key: row.value for row in db.session.scalars(select(cls))}
+            if stamp:
+                _SETTINGS_CACHE[stamp] = (version, dict(values))
         if has_app_context():
             g.settings = values
         return values
@@ -50,6 +63,45 @@ class Setting(db.Model):
         else:
             row.value = value
         cls._values()[key] = value
+        settings_changed()
+
+
+_SETTINGS_CACHE = {}
+
+
+def _settings_stamp():
+    """The stamp file of the settings cache, or None when the database may be shared by several hosts."""
+    if not has_app_context() or current_app.config["SQLALCHEMY_DATABASE_URI"].split(":", 1)[0] != "sqlite":
+        return None
+    return os.path.join(current_app.config["IDP_DATA_DIR"], "settings.stamp")
+
+
+def _stamp_version(path):
+    try:
+        return os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+def settings_changed():
+    """Mark the settings as changed: the stamp is touched once the transaction commits."""
+    db.session.info["settings_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _touch_settings_stamp(session):
+    if session.info.pop("settings_changed", False) and has_app_context():
+        stamp = _settings_stamp()
+        if stamp:
+            with open(stamp, "a"):
+                pass
+            os.utime(stamp)
+            _SETTINGS_CACHE.pop(stamp, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_settings_change(session):
+    session.info.pop("settings_changed", None)
 
 
 class Tenant(db.Model):

@@ -12,6 +12,7 @@ from werkzeug.security import generate_password_hash
 from . import config
 from .extensions import db
 from .oidc.urls import tenants_changed
+from .models import settings_changed
 from .models import AuthenticatorAccount, Client, Consent, Setting, Tenant, User
 
 USER_STATES = ("invited", "registered", "mfa_sms", "mfa_authenticator", "mfa_totp")
@@ -239,5 +240,6 @@ def wipe():
     """Delete every row of every table (the data folder's keys stay)."""
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(table.delete())
+    settings_changed()
     db.session.commit()
     tenants_changed()
