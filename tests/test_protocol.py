@@ -277,6 +277,7 @@ def test_bad_redirect_uri_is_never_redirected(browser, redirect_uri):
     assert response.status_code == 400 and response.location is None
     page = browser.get(url)
     assert page.screen == "error" and "AADSTS50011" in page.text()
+    assert f"The redirect URI '{redirect_uri}' specified" in page.text()
     assert page.testid("request-id") and page.testid("correlation-id") and page.testid("timestamp")
 
 

@@ -47,7 +47,9 @@ class AADError(OAuth2Error):
         self.error = error
         self.code = code
         self.suberror = suberror
-        self.message = f"AADSTS{code}: " + MESSAGES[code].format_map(_Blank(values)).strip()
+        # redirect_uri is both where the error may be sent and a value of some messages (AADSTS50011).
+        self.message = f"AADSTS{code}: " + MESSAGES[code].format_map(_Blank(redirect_uri=redirect_uri or "",
+                                                                            **values)).strip()
         super().__init__(description=None, status_code=status_code or STATUS.get(error, 400),
                          state=state, redirect_uri=redirect_uri, error=error)
 
