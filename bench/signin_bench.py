@@ -565,7 +565,7 @@ def main():
                 continue
             # Share what is left between the remaining worker settings (5 phases of `seconds` each, plus setup).
             seconds = max(1.0, min(seconds, (left / (len(workers_list) - index) - 8) / 4.2))
-            print(f"-- gunicorn --workers {workers} (gthread, 4 threads each), phases of {seconds:.1f} s", flush=True)
+            print(f"-- gunicorn --workers {workers} (sync workers), phases of {seconds:.1f} s", flush=True)
             server = Server(data, workers=workers)
             server.start()
             try:

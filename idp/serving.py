@@ -28,7 +28,7 @@ def _post_fork(server, worker):
             ext.engine.dispose(close=False)
 
 
-def serve(factory, host, port, workers=2, threads=4, certfile=None, keyfile=None, debug=False, on_ready=None):
+def serve(factory, host, port, workers=2, threads=1, certfile=None, keyfile=None, debug=False, on_ready=None):
     """Run the app until interrupted."""
     if debug:
         app = factory()
