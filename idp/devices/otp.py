@@ -109,7 +109,7 @@ def check_sms_code(flow, purpose, code):
 
 
 def masked(number):
-    """+33612345678 -> +33 XXXXXXX78, as Microsoft shows the number a code went to."""
+    """Hide all but the country code and the last two digits, as Microsoft shows the number a code went to."""
     if not number or len(number) < 6:
         return number or ""
     return f"{number[:3]} {'X' * (len(number) - 5)}{number[-2:]}"
