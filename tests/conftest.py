@@ -26,11 +26,22 @@ PASSWORD = "Demo-2026!"
 
 @pytest.fixture
 def app(tmp_path):
-    app = create_app({"TESTING": True, "IDP_DATA_DIR": str(tmp_path / "data"), "IDP_PASSWORD_HASH": FAST_HASH,
-                      "IDP_CAPTCHA": "puzzle", "SECRET_KEY": "test-secret"})
+    config = {"TESTING": True, "IDP_DATA_DIR": str(tmp_path / "data"), "IDP_PASSWORD_HASH": FAST_HASH,
+              "IDP_CAPTCHA": "puzzle", "SECRET_KEY": "test-secret"}
+    # IDP_TEST_DATABASE_URL runs the in-process tests on another database (e.g. PostgreSQL), wiped per test.
+    if os.environ.get("IDP_TEST_DATABASE_URL"):
+        config["IDP_DATABASE_URL"] = os.environ["IDP_TEST_DATABASE_URL"]
+    app = create_app(config)
     with app.app_context():
+        if "IDP_DATABASE_URL" in config:
+            seeds.wipe()
         seeds.load("default")
     yield app
+    with app.app_context():
+        from idp.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture

@@ -468,6 +468,7 @@ def test_flow_resumes_after_an_app_restart(app, browser, tmp_path):
     flow_id = flow_id_of(page)
     cookie = browser.client.get_cookie("ESTSAUTH")
     restarted = create_app({"TESTING": True, "IDP_DATA_DIR": app.config["IDP_DATA_DIR"],
+                            "IDP_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
                             "IDP_PASSWORD_HASH": FAST_HASH, "IDP_CAPTCHA": "puzzle", "SECRET_KEY": "test-secret"})
     from .pages import Browser
 
