@@ -115,12 +115,13 @@ def up(idp_port, client_port, reset, host, use_https, workers, debug):
     common = ["--host", host, "--workers", str(workers)] + (["--https"] if use_https else []) + (["--debug"] if debug else [])
     children = []
     _handle_stop_signals(children)
-    children.append(subprocess.Popen([sys.executable, "-m", "idp.cli", "serve", "--port", str(idp_port), *common]))
+    children.append(subprocess.Popen([sys.executable, "-P", "-m", "idp.cli", "serve", "--port", str(idp_port), *common],
+                                     env=child_environment()))
     if has_client:
-        env = dict(os.environ, CLIENT_AUTHORITY=f"{idp_url}/{domain}/v2.0", CLIENT_BASE_URL=client_url)
+        env = dict(child_environment(), CLIENT_AUTHORITY=f"{idp_url}/{domain}/v2.0", CLIENT_BASE_URL=client_url)
         if ca:
             env["CLIENT_CA_BUNDLE"] = str(ca)
-        children.append(subprocess.Popen([sys.executable, "-m", "idp.cli", "client", "--port", str(client_port), *common],
+        children.append(subprocess.Popen([sys.executable, "-P", "-m", "idp.cli", "client", "--port", str(client_port), *common],
                                          env=env))
     waiting = [f"{idp_url}/{domain}/v2.0/.well-known/openid-configuration"] + ([f"{client_url}/"] if has_client else [])
     _wait_until_ready(waiting, children, verify=str(ca) if ca else True)
@@ -150,6 +151,17 @@ def up(idp_port, client_port, reset, host, use_https, workers, debug):
 CLIENT_ID = "6a3f0c2e-8d4b-4e1a-9c7f-3b2d5e8a1f60"
 CLIENT_SECRET = "espace-client-secret-2026"
 RUNTIME_FILE = "up.json"
+
+
+def child_environment():
+    """The environment of a server started by `up`: this very package first, never a folder of the cwd.
+
+    The servers run with `python -P` (no working directory on sys.path: a data folder named `idp`
+    must not shadow the package), so the package's own location goes on PYTHONPATH.
+    """
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    paths = [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
 
 
 def _has_client_app():

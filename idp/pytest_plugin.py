@@ -66,12 +66,14 @@ class Emulator:
 
     def start(self, timeout=30):
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if k not in ISOLATED}
+        from .cli import child_environment
+
+        env = {k: v for k, v in child_environment().items() if k not in ISOLATED}
         # Its own SMTP port too: mail sent to another emulator's SMTP would land in another mailbox.
         env.update(IDP_DATA_DIR=str(self.data_dir), IDP_PASSWORD_HASH=FAST_HASH, IDP_SMTP_PORT=str(self.smtp_port))
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "idp.cli", "serve", "--port", str(self.port), "--workers", str(self.workers)],
+            [sys.executable, "-P", "-m", "idp.cli", "serve", "--port", str(self.port), "--workers", str(self.workers)],
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -147,3 +147,17 @@ def test_msal_confidential_client_over_https(tls_server, monkeypatch):
     assert accounts[0]["home_account_id"] == f"{result['id_token_claims']['oid']}.{TENANT_ID}"
     silent = app.acquire_token_silent(["User.Read"], account=accounts[0], force_refresh=True)
     assert silent and "access_token" in silent and silent["access_token"] != result["access_token"]
+
+
+def test_servers_started_by_up_ignore_an_idp_folder_in_the_working_directory(tmp_path):
+    """`up` starts its servers with `python -P`: a data folder named `idp` must not shadow the package."""
+    import subprocess
+    import sys
+
+    from idp.cli import child_environment
+
+    (tmp_path / "idp").mkdir()
+    result = subprocess.run([sys.executable, "-P", "-m", "idp.cli", "serve", "--help"], cwd=tmp_path,
+                            env=child_environment(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Run the IdP alone." in result.stdout
