@@ -16,7 +16,8 @@ def test_compose_has_the_idp_and_the_client_services_served_by_gunicorn_commands
     assert idp["command"][:2] == ["idp-emulator", "serve"] and "0.0.0.0" in idp["command"]
     assert client["command"][:2] == ["idp-emulator", "client"] and "0.0.0.0" in client["command"]
     assert "profiles" not in idp and "profiles" not in client
-    assert {"8400:8400", "8401:8401"} <= set(idp["ports"])
+    # Published on the host's loopback only: the mailbox and the phone show codes to whoever reaches them.
+    assert {"127.0.0.1:8400:8400", "127.0.0.1:8401:8401"} <= set(idp["ports"])
 
 
 def test_client_reaches_the_idp_at_the_address_the_browser_uses():
