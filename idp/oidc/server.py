@@ -106,10 +106,10 @@ def _tenant_segment():
 
 def redirect_error(error, request):
     """Send an authorization error back to the client (query, fragment or form_post)."""
-    from .errors import code_for, message_for
+    from .errors import code_for, error_uri, message_for
 
     params = [("error", error.error), ("error_description", message_for(error))]
-    params.append(("error_uri", f"/error?code={code_for(error)}"))
+    params.append(("error_uri", error_uri(code_for(error))))
     state = error.state or (request.payload.state if request is not None and request.payload else None)
     if state:
         params.append(("state", state))
