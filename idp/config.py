@@ -20,7 +20,10 @@ def secret_key(folder):
         return os.environ["IDP_SECRET_KEY"]
     path = folder / "secret-key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process (a gunicorn worker, `up`'s child) wrote it first
+            return path.read_text().strip()
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
