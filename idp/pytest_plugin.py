@@ -9,7 +9,6 @@ directory); before each test the database is reset to a scenario (`default`, or 
 `@pytest.mark.idp_scenario("sms-registered")`), so every test starts from fresh data with the
 real clock and no fault.
 """
-import os
 import socket
 import subprocess
 import sys

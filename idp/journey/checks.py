@@ -8,9 +8,6 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import AuthenticatorAccount, Consent
 
-# Screens of the returning sign-in; the sign-up, proof-up and MFA screens are named in journey.md.
-SIGNUP_STEPS = ("signup-password", "signup-profile", "signup-verify-email", "captcha")
-
 
 def account_unknown(flow, account):
     """The user has not said who they are yet: pick a remembered account or type an email."""
