@@ -40,6 +40,10 @@ def create_app(test_config=None):
         _register_optional(app, name)
 
     register_error_handlers(app)
+
+    from .oidc.published import PublishedDocuments
+
+    app.wsgi_app = PublishedDocuments(app.wsgi_app, app.config["IDP_DATA_DIR"])
     with app.app_context():
         from . import models  # noqa: F401  (tables)
 

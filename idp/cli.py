@@ -43,6 +43,8 @@ def server_options(func):
                         help="Address to listen on (loopback by default).")(func)
     func = click.option("--https", "use_https", is_flag=True, help="Serve over TLS with a local CA (path printed).")(func)
     func = click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")(func)
+    func = click.option("--threads", default=4, show_default=True,
+                        help="Threads per worker (gthread workers, keep-alive connections); 1 for sync workers.")(func)
     func = click.option("--debug", is_flag=True, help="Flask's development server (never in front of users).")(func)
     return func
 
@@ -60,7 +62,7 @@ def _tls(use_https, host):
 @click.option("--no-smtp", is_flag=True, help="Do not start the loopback SMTP server of the dev mailbox "
               "(also IDP_SMTP=off; its port is IDP_SMTP_PORT, 8425).")
 @server_options
-def serve(port, host, use_https, workers, debug, no_smtp):
+def serve(port, host, use_https, workers, threads, debug, no_smtp):
     """Run the IdP alone."""
     ca, cert, key = _tls(use_https, host)
     scheme = "https" if use_https else "http"
@@ -82,7 +84,7 @@ def serve(port, host, use_https, workers, debug, no_smtp):
 
     from .serving import serve as run
 
-    run(lambda: app, host, port, workers=workers, certfile=str(cert) if cert else None,
+    run(lambda: app, host, port, workers=workers, threads=threads, certfile=str(cert) if cert else None,
         keyfile=str(key) if key else None, debug=debug, on_ready=ready)
 
 
@@ -91,7 +93,7 @@ def serve(port, host, use_https, workers, debug, no_smtp):
 @click.option("--client-port", default=8401, show_default=True)
 @click.option("--reset", is_flag=True, help="Start again from the seeds (the Espace Client's database too).")
 @server_options
-def up(idp_port, client_port, reset, host, use_https, workers, debug):
+def up(idp_port, client_port, reset, host, use_https, workers, threads, debug):
     """Run the IdP and the Espace Client together, print every URL, stop both on Ctrl-C."""
     app = _app()
     ensure_seeded(app, reset=reset)
@@ -112,7 +114,7 @@ def up(idp_port, client_port, reset, host, use_https, workers, debug):
         reset_database(create_client_app())
     _write_runtime(idp_url=idp_url, client_url=client_url if has_client else None, domain=domain,
                    ca=str(ca) if ca else None)
-    common = ["--host", host, "--workers", str(workers)] + (["--https"] if use_https else []) + (["--debug"] if debug else [])
+    common = ["--host", host, "--workers", str(workers), "--threads", str(threads)] + (["--https"] if use_https else []) + (["--debug"] if debug else [])
     children = []
     _handle_stop_signals(children)
     children.append(subprocess.Popen([sys.executable, "-P", "-m", "idp.cli", "serve", "--port", str(idp_port), *common],
@@ -188,6 +190,7 @@ def _register_client_urls(client_id, client_url):
 
     from .extensions import db
     from .models import Client
+    from .oidc.urls import tenants_changed
 
     client = db.session.get(Client, client_id)
     if client is None:
@@ -206,6 +209,7 @@ def _register_client_urls(client_id, client_url):
     if redirects != client.redirect_uris or logouts != client.post_logout_redirect_uris:
         client.redirect_uris, client.post_logout_redirect_uris = redirects, logouts
         db.session.commit()
+        tenants_changed()  # workers that cached the client read it again
 
 
 def _write_runtime(**values):
@@ -282,7 +286,7 @@ def _supervise(children):
 @click.option("--port", default=8401, show_default=True)
 @click.option("--reset", is_flag=True, help="Wipe the Espace Client's database first.")
 @server_options
-def client(port, reset, host, use_https, workers, debug):
+def client(port, reset, host, use_https, workers, threads, debug):
     """Run the Espace Client alone; it signs in through CLIENT_AUTHORITY (the local IdP by default)."""
     _, cert, key = _tls(use_https, host)
     scheme = "https" if use_https else "http"
@@ -305,7 +309,7 @@ def client(port, reset, host, use_https, workers, debug):
 
     from .serving import serve as run
 
-    run(lambda: app, host, port, workers=workers, certfile=str(cert) if cert else None,
+    run(lambda: app, host, port, workers=workers, threads=threads, certfile=str(cert) if cert else None,
         keyfile=str(key) if key else None, debug=debug, on_ready=ready)
 
 

@@ -17,7 +17,7 @@ from ..oidc import authorize as authz
 from ..oidc import tokens
 from ..oidc.errors import MESSAGES, AADError, json_error_response
 from ..oidc.server import server
-from ..oidc.urls import META_TENANTS, PERSONAL_TENANT_ID, base_url, find_tenant, issuer, tenant_id, tenants_version
+from ..oidc.urls import META_TENANTS, PERSONAL_TENANT_ID, base_url, cached_tenant, issuer, tenant_id, tenants_version
 from .screens import current_browser, go_next
 
 bp = Blueprint("oauth", __name__)
@@ -28,7 +28,7 @@ CLAIMS_SUPPORTED = ["sub", "iss", "cloud_instance_name", "cloud_instance_host_na
 
 
 def tenant_or_404(segment):
-    tenant = find_tenant(segment)
+    tenant = cached_tenant(segment)
     if tenant is None:
         raise TenantNotFound(segment)
     return tenant
@@ -173,6 +173,11 @@ def authorize(tenant):
 
 def prepare(flow, browser, params):
     """Apply prompt, login_hint and max_age to a new flow, from what this browser already knows."""
+    with db.session.no_autoflush:  # the new flow is written once, complete
+        _prepare(flow, browser, params)
+
+
+def _prepare(flow, browser, params):
     prompt = params.get("prompt")
     accounts = [a for a in browser.accounts if a.user.tenant_id == flow.tenant_id]
     signed_in = [a for a in accounts if a.signed_in]

@@ -2,6 +2,7 @@
 import functools
 
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from sqlalchemy import and_, select
 from werkzeug.routing import BuildError
 
 from .. import clock
@@ -46,10 +47,14 @@ def current_browser(create=False):
     browser_id = session.get("bsid")
     browser = db.session.get(BrowserSession, browser_id) if browser_id else None
     if browser is None and create:
-        browser = BrowserSession()
+        browser = BrowserSession(accounts=[])
         db.session.add(browser)
         db.session.flush()
         session["bsid"] = browser.id
+    if browser is not None:
+        # The browser's accounts are loaded with it: session_account() needs no query in this request.
+        g.session_accounts = {(browser.id, a.user_id): a for a in browser.accounts}
+        g.accounts_of = browser.id
     return browser
 
 
@@ -60,6 +65,8 @@ def session_account(flow):
     key = (flow.browser_id, flow.user_id)
     cache = g.setdefault("session_accounts", {})
     if key not in cache:
+        if g.get("accounts_of") == flow.browser_id:
+            return None  # every account of this browser is in the cache
         cache[key] = db.session.query(SessionAccount).filter_by(browser_id=flow.browser_id, user_id=flow.user_id).first()
     return cache[key]
 
@@ -83,7 +90,14 @@ def sign_in(flow, amr="pwd"):
 
 def load_flow(flow_id):
     """Return the flow, if it belongs to this browser and is still open; else abort with the error page."""
-    flow = db.session.get(Flow, flow_id)
+    # The flow and its user's account in this browser, in one query (session_account() then needs none).
+    row = db.session.execute(
+        select(Flow, SessionAccount)
+        .outerjoin(SessionAccount, and_(SessionAccount.browser_id == Flow.browser_id, SessionAccount.user_id == Flow.user_id))
+        .where(Flow.id == flow_id)).first()
+    flow = row[0] if row else None
+    if flow is not None and flow.user_id is not None:
+        g.setdefault("session_accounts", {})[(flow.browser_id, flow.user_id)] = row[1]
     if flow is None or flow.browser_id != session.get("bsid"):
         abort(404)
     if flow.completed_at is not None:

@@ -10,7 +10,7 @@ from .. import clock
 from ..extensions import db
 from ..models import AuthorizationCode, Client, Flow, FlowEvent, Message, RefreshToken, SessionAccount
 from .checks import next_screen
-from .recorder import SECRET_FIELDS
+from .recorder import SECRET_FIELDS, write_pending
 
 MASK = "•••"
 
@@ -40,6 +40,7 @@ def _clean(data):
 
 
 def events(flow):
+    write_pending()
     rows = db.session.scalars(select(FlowEvent).where(FlowEvent.flow_id == flow.id).order_by(FlowEvent.id)).all()
     return [{"at": iso(e.at), "kind": e.kind, "name": e.name, "data": _clean(e.data or {})} for e in rows]
 
@@ -74,6 +75,7 @@ def tokens(flow):
 
 
 def summary(flow):
+    write_pending()
     screens = [e.name for e in db.session.scalars(select(FlowEvent).where(FlowEvent.flow_id == flow.id,
                                                                              FlowEvent.kind == "screen")
                                                       .order_by(FlowEvent.id))]

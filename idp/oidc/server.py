@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import AuthorizationCode, Client, RefreshToken
 from . import tokens
 from .errors import AADError, json_error_response
+from .urls import directory, rows_cacheable
 
 
 def digest(value):
@@ -32,7 +33,18 @@ class MicrosoftServer(AuthorizationServer):
         return FlaskOAuth2Request(flask_request)
 
     def query_client(self, client_id):
-        return db.session.get(Client, client_id) if client_id else None
+        """Return the Client (read-only: on SQLite a per-process copy kept until the tenants stamp changes)."""
+        if not client_id:
+            return None
+        if not rows_cacheable():
+            return db.session.get(Client, client_id)
+        cache = directory("clients")
+        if client_id not in cache:
+            client = db.session.get(Client, client_id)
+            if client is None:
+                return None  # unknown clients are not remembered: one may be seeded later
+            cache[client_id] = client
+        return cache[client_id]
 
     def save_token(self, token, request):
         """Keep the refresh token (hashed) with the sign-in context it carries on."""

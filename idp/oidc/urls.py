@@ -37,9 +37,10 @@ def find_tenant(segment):
     return db.session.scalar(select(Tenant).where(Tenant.domain == segment))
 
 
-# Tenant segment -> tenant id, per data folder, kept while the tenants stamp file is unchanged
-# (seeding and reset touch it). Discovery, JWKS and the token endpoint then need no query.
-_TENANT_IDS = {}
+# Per data folder, what tenants and clients look like, kept while the tenants stamp file is unchanged
+# (seeding and reset touch it): tenant ids by URL segment, and on the embedded SQLite database (one
+# host) the Tenant and Client rows themselves. Discovery, JWKS, authorize and token then need no query.
+_DIRECTORY = {}
 
 
 def _stamp_path():
@@ -47,7 +48,7 @@ def _stamp_path():
 
 
 def tenants_changed():
-    """Tell every worker that tenants were added, changed or wiped."""
+    """Tell every worker that tenants or clients were added, changed or wiped."""
     path = _stamp_path()
     path.touch()
     os.utime(path)
@@ -60,17 +61,42 @@ def tenants_version():
         return 0
 
 
-def tenant_id(segment):
-    """Return the id of the tenant a URL segment names, or None; cached until the tenants change."""
+def directory(kind):
+    """Return this process's cache `kind` (a dict), emptied whenever the tenants stamp changes."""
     folder = current_app.config["IDP_DATA_DIR"]
     version = tenants_version()
-    cache = _TENANT_IDS.get(folder)
-    if cache is None or cache[0] != version:
-        cache = _TENANT_IDS[folder] = (version, {})
+    entry = _DIRECTORY.get(folder)
+    if entry is None or entry[0] != version:
+        entry = _DIRECTORY[folder] = (version, {})
+    return entry[1].setdefault(kind, {})
+
+
+def rows_cacheable():
+    """Rows may be kept per process only when one host holds the database (the embedded SQLite)."""
+    return current_app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+
+
+def tenant_id(segment):
+    """Return the id of the tenant a URL segment names, or None; cached until the tenants change."""
+    cache = directory("tenant_ids")
     key = (segment or "").strip().lower()
-    if key not in cache[1]:
+    if key not in cache:
         tenant = find_tenant(key)
         if tenant is None:
             return None  # unknown tenants are not remembered: one may be seeded later
-        cache[1][key] = tenant.id
-    return cache[1][key]
+        cache[key] = tenant.id
+    return cache[key]
+
+
+def cached_tenant(segment):
+    """Return the Tenant a URL segment names (read-only, possibly detached), or None."""
+    if not rows_cacheable():
+        return find_tenant(segment)
+    cache = directory("tenants")
+    key = (segment or "").strip().lower()
+    if key not in cache:
+        tenant = find_tenant(key)
+        if tenant is None:
+            return None
+        cache[key] = tenant
+    return cache[key]
