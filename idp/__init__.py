@@ -16,7 +16,10 @@ def create_app(test_config=None):
     app.config.from_mapping(config.from_environment(test_config))
 
     from .extensions import babel, csrf, db
+    from .sqlite import engine_options
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
+                                                             app.config.get("SQLALCHEMY_ENGINE_OPTIONS"))
     db.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr")
@@ -85,7 +88,9 @@ def _register_optional(app, name):
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
     """WAL and a busy timeout so several workers share the embedded database."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")

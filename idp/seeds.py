@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 
 import pyotp
-import yaml
 from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
@@ -46,6 +45,8 @@ def resolve(name_or_path):
 
 
 def _read(path, expect):
+    import yaml  # only seeding reads YAML
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -188,6 +189,7 @@ def load(folder):
     for key, value in settings.items():
         Setting.put(key, value)
     db.session.commit()
+    tenants_changed()  # every worker reads the tenant and its clients again
     return tenant
 
 

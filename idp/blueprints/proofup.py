@@ -7,8 +7,6 @@ being verified live in flow.state["proofup"] (server-side, never in a hidden fie
 import base64
 
 import pyotp
-import qrcode
-import qrcode.image.svg
 from flask import Blueprint, jsonify
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -70,6 +68,9 @@ class SmsPhoneForm(ActionForm):
 
 def qr_data_uri(text):
     """A real QR code of `text`, made locally, as an SVG data URI for an <img>."""
+    import qrcode  # imported on first use: the rest of the server does without it
+    import qrcode.image.svg
+
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathFillImage, box_size=10, border=2)
     return "data:image/svg+xml;base64," + base64.b64encode(image.to_string()).decode()
 

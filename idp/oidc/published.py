@@ -24,9 +24,10 @@ class PublishedDocuments:
         out = []
         for path in self.stamps:
             try:
-                out.append(path.stat().st_mtime_ns)
+                stat = path.stat()
+                out.append((stat.st_mtime_ns, stat.st_ino))  # the keys index is replaced whole: a new inode
             except OSError:
-                out.append(0)
+                out.append(None)
         return tuple(out)
 
     def __call__(self, environ, start_response):

@@ -167,8 +167,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             sid=account.sid, auth_time=account.auth_time, amr=list(account.amr or ["pwd"]),
             kmsi=bool(account.kmsi), created_at=clock.now(), expires_at=clock.now() + AuthorizationCode.LIFETIME,
         )
-        db.session.add(row)
-        db.session.commit()
+        db.session.add(row)  # committed with the end of the flow (screens.finish)
 
     def query_authorization_code(self, code, client):
         row = db.session.scalar(select(AuthorizationCode).where(AuthorizationCode.code_hash == digest(code)))
@@ -187,7 +186,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return row
 
     def delete_authorization_code(self, authorization_code):
-        authorization_code.redeemed_at = clock.now()
+        # Conditional, so that of two requests racing with one code only one gets tokens.
+        redeemed = db.session.execute(update(AuthorizationCode).where(
+            AuthorizationCode.id == authorization_code.id, AuthorizationCode.redeemed_at.is_(None)
+        ).values(redeemed_at=clock.now()).execution_options(synchronize_session=False))
+        if redeemed.rowcount != 1:
+            db.session.rollback()
+            raise AADError("invalid_grant", 54005)
         db.session.commit()
 
     def authenticate_user(self, authorization_code):
