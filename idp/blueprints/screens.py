@@ -3,6 +3,7 @@ import functools
 
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from sqlalchemy import and_, select
+from sqlalchemy.orm import lazyload
 from werkzeug.routing import BuildError
 
 from .. import clock
@@ -94,7 +95,9 @@ def load_flow(flow_id):
     row = db.session.execute(
         select(Flow, SessionAccount)
         .outerjoin(SessionAccount, and_(SessionAccount.browser_id == Flow.browser_id, SessionAccount.user_id == Flow.user_id))
-        .where(Flow.id == flow_id)).first()
+        .where(Flow.id == flow_id)
+        # The account's user and the flow's tenant are the flow's user and their tenant: from the identity map.
+        .options(lazyload(SessionAccount.user), lazyload(Flow.tenant))).first()
     flow = row[0] if row else None
     if flow is not None and flow.user_id is not None:
         g.setdefault("session_accounts", {})[(flow.browser_id, flow.user_id)] = row[1]

@@ -187,9 +187,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def delete_authorization_code(self, authorization_code):
         # Conditional, so that of two requests racing with one code only one gets tokens.
-        redeemed = db.session.execute(update(AuthorizationCode).where(
-            AuthorizationCode.id == authorization_code.id, AuthorizationCode.redeemed_at.is_(None)
-        ).values(redeemed_at=clock.now()).execution_options(synchronize_session=False))
+        codes = AuthorizationCode.__table__
+        redeemed = db.session.connection().execute(codes.update().where(
+            codes.c.id == authorization_code.id, codes.c.redeemed_at.is_(None)).values(redeemed_at=clock.now()))
         if redeemed.rowcount != 1:
             db.session.rollback()
             raise AADError("invalid_grant", 54005)
