@@ -30,14 +30,20 @@ def callback_params(browser):
     return {k: v[0] for k, v in parse_qs(urlsplit(browser.last_redirect).query).items()}
 
 
-def sign_in(browser, email="client.demo@example.fr", password=PASSWORD, kmsi=True, **params):
-    """Walk the returning sign-in screens to the redirect; return (params at the callback, verifier)."""
+def sign_in_until_mfa(browser, email, password=PASSWORD, **params):
+    """Start an authorization request and type email and password; return (page, PKCE verifier)."""
     url, verifier = authorize_url(**params)
     page = browser.get(url)
     if page.screen == "email":
         page = browser.submit(page, {"loginfmt": email}, button="idSIButton9")
     if page.screen == "password":
         page = browser.submit(page, {"passwd": password}, button="idSIButton9")
+    return page, verifier
+
+
+def sign_in(browser, email="client.demo@example.fr", password=PASSWORD, kmsi=True, **params):
+    """Walk the returning sign-in screens to the redirect; return (params at the callback, verifier)."""
+    page, verifier = sign_in_until_mfa(browser, email, password, **params)
     if page.screen == "kmsi":
         page = browser.submit(page, button="idSIButton9" if kmsi else "idBtn_Back")
     if page.screen == "app-consent":

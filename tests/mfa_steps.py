@@ -7,7 +7,7 @@ from idp.extensions import db
 from idp.oidc import tokens
 
 from .conftest import PASSWORD, TENANT_ID
-from .helpers import authorize_url, callback_params, redeem
+from .helpers import callback_params, redeem
 
 CODE = re.compile(r"\b(\d{6})\b")
 
@@ -18,17 +18,6 @@ def invited_user(app, email, password=PASSWORD):
         tenant = db.session.get(Tenant, TENANT_ID)
         seeds.apply_user(tenant, {"email": email, "password": password, "state": "registered", "invited": True})
         db.session.commit()
-
-
-def sign_in_until_mfa(browser, email, password=PASSWORD, **params):
-    """Start an authorization request and type email and password; return (page, PKCE verifier)."""
-    url, verifier = authorize_url(**params)
-    page = browser.get(url)
-    if page.screen == "email":
-        page = browser.submit(page, {"loginfmt": email}, button="idSIButton9")
-    if page.screen == "password":
-        page = browser.submit(page, {"passwd": password}, button="idSIButton9")
-    return page, verifier
 
 
 def finish_sign_in(browser, page):

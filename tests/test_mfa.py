@@ -5,8 +5,8 @@ from idp import clock
 from idp.extensions import db
 from idp.models import Setting, User
 
-from .mfa_steps import (access_token_claims, answer_notification, finish_sign_in, phone_totp_codes, read_sms_codes,
-                        sign_in_until_mfa)
+from .helpers import sign_in_until_mfa
+from .mfa_steps import access_token_claims, answer_notification, finish_sign_in, phone_totp_codes, read_sms_codes
 
 SMS_USER = "sms.demo@example.fr"
 AUTHENTICATOR_USER = "authenticator.demo@example.fr"

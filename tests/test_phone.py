@@ -7,8 +7,8 @@ from idp.devices import authenticator, messages, phone
 from idp.extensions import db
 from idp.models import AuthenticatorAccount, Setting, User
 
-from .mfa_steps import (answer_notification, invited_user, phone_page, read_sms_codes, scan_qr_with_phone,
-                        sign_in_until_mfa)
+from .helpers import sign_in_until_mfa
+from .mfa_steps import answer_notification, invited_user, phone_page, read_sms_codes, scan_qr_with_phone
 
 
 def test_phone_home_has_the_two_apps_and_looks_like_a_phone(browser):

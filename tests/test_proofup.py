@@ -7,8 +7,9 @@ from idp.extensions import db
 from idp.models import AuthenticatorAccount, OneTimeCode, Setting, User
 
 from .conftest import PASSWORD
+from .helpers import sign_in_until_mfa
 from .mfa_steps import (access_token_claims, answer_notification, finish_sign_in, invited_user, phone_page,
-                        read_sms_codes, scan_qr_with_phone, sign_in_until_mfa)
+                        read_sms_codes, scan_qr_with_phone)
 
 
 def start_proofup(app, browser, email):
