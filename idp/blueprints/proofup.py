@@ -86,8 +86,14 @@ def move(flow, screen_id, **changes):
     return go_next(flow)
 
 
-def other_method(flow, here):
-    return move(flow, "proofup-method-choice", back_to=here)
+def step_button(flow, action, back=None):
+    """Where a step's "Retour" (to `back`) or "Je veux configurer une autre méthode" button leads, else None."""
+    if action == "back" and back:
+        return move(flow, back)
+    if action == "other-method":
+        # The method list's "Annuler" comes back to this step (the flow's proof-up screen).
+        return move(flow, "proofup-method-choice", back_to=state(flow).get("screen"))
+    return None
 
 
 def page(template, flow, form, **context):
@@ -114,8 +120,8 @@ def app_intro(flow):
         if action == "other-authenticator-app":
             secret = state(flow).get("totp_secret") or pyotp.random_base32()
             return move(flow, "proofup-totp-qr", method="totp", totp_secret=secret)
-        if action == "other-method":
-            return other_method(flow, "proofup-app-intro")
+        if (response := step_button(flow, action)) is not None:
+            return response
         return move(flow, "proofup-app-setup", method="authenticator")
     return page("app_intro", flow, form)
 
@@ -142,10 +148,8 @@ def app_setup(flow):
     form = ActionForm()
     if form.validate_on_submit():
         action = form.action.data
-        if action == "back":
-            return move(flow, "proofup-app-intro")
-        if action == "other-method":
-            return other_method(flow, "proofup-app-setup")
+        if (response := step_button(flow, action, back="proofup-app-intro")) is not None:
+            return response
         current = state(flow)
         if current.get("activation") and authenticator.account_for_activation(current["activation"]) is None:
             return move(flow, "proofup-app-qr", method="authenticator")
@@ -163,10 +167,8 @@ def app_qr(flow):
         return move(flow, "proofup-app-qr", **authenticator.new_activation())
     if form.validate_on_submit():
         action = form.action.data
-        if action == "back":
-            return move(flow, "proofup-app-setup")
-        if action == "other-method":
-            return other_method(flow, "proofup-app-qr")
+        if (response := step_button(flow, action, back="proofup-app-setup")) is not None:
+            return response
         if authenticator.account_for_activation(current.get("activation")) is not None:
             request = authenticator.send_push(flow.user, flow.id)
             return move(flow, "proofup-app-try", push_id=request.id)
@@ -201,10 +203,8 @@ def app_try(flow):
     request = authenticator.get_push(state(flow).get("push_id"))
     if form.validate_on_submit():
         action = form.action.data
-        if action == "back":
-            return move(flow, "proofup-app-qr")
-        if action == "other-method":
-            return other_method(flow, "proofup-app-try")
+        if (response := step_button(flow, action, back="proofup-app-qr")) is not None:
+            return response
         if action == "resend":
             request = authenticator.send_push(flow.user, flow.id)
             return move(flow, "proofup-app-try", push_id=request.id)
@@ -226,10 +226,8 @@ def app_try(flow):
 def app_approved(flow):
     form = ActionForm()
     if form.validate_on_submit():
-        if form.action.data == "back":
-            return move(flow, "proofup-app-try")
-        if form.action.data == "other-method":
-            return other_method(flow, "proofup-app-approved")
+        if (response := step_button(flow, form.action.data, back="proofup-app-try")) is not None:
+            return response
         return move(flow, "proofup-success", method="authenticator")
     return page("app_approved", flow, form)
 
@@ -245,10 +243,8 @@ def totp_qr(flow):
         return move(flow, "proofup-totp-qr", totp_secret=pyotp.random_base32())
     if form.validate_on_submit():
         action = form.action.data
-        if action == "back":
-            return move(flow, "proofup-app-intro")
-        if action == "other-method":
-            return other_method(flow, "proofup-totp-qr")
+        if (response := step_button(flow, action, back="proofup-app-intro")) is not None:
+            return response
         result = otp.check_totp(flow.user, secret, form.otc.data)
         record(flow.id, "input", "proofup-totp-qr", {"otc": "", "result": result})
         if result == "ok":
@@ -298,8 +294,8 @@ def sms_phone(flow):
         action = form.action.data
         if action == "back":
             return move(flow, "proofup-method-choice", back_to="proofup-app-intro")
-        if action == "other-method":
-            return other_method(flow, "proofup-sms-phone")
+        if (response := step_button(flow, action)) is not None:
+            return response
         number, national = parse_phone(form.country_code.data, form.phone_number.data)
         record(flow.id, "input", "proofup-sms-phone", {"country-code": form.country_code.data, "valid": bool(number)})
         if number:
@@ -331,10 +327,8 @@ def sms_code(flow):
         return move(flow, "proofup-sms-phone")
     if form.validate_on_submit():
         action = form.action.data
-        if action == "back":
-            return move(flow, "proofup-sms-phone")
-        if action == "other-method":
-            return other_method(flow, "proofup-sms-code")
+        if (response := step_button(flow, action, back="proofup-sms-phone")) is not None:
+            return response
         if action == "resend-code":
             otp.send_sms_code(flow, phone["e164"], SMS_PURPOSE)
             record(flow.id, "input", "proofup-sms-code", {"action": "resend-code"})
@@ -355,8 +349,8 @@ def sms_code(flow):
 def sms_verified(flow):
     form = ActionForm()
     if form.validate_on_submit():
-        if form.action.data == "other-method":
-            return other_method(flow, "proofup-sms-verified")
+        if (response := step_button(flow, form.action.data)) is not None:
+            return response
         return move(flow, "proofup-success", method="sms")
     return page("sms_verified", flow, form, phone=state(flow).get("phone") or {})
 
