@@ -13,7 +13,7 @@ from ..devices import authenticator
 from ..devices import otp as codes
 from ..extensions import db
 from ..journey.recorder import record
-from .screens import go_next, load_flow, render_screen, screen, session_account
+from .screens import ActionForm, CodeForm, go_next, load_flow, render_screen, screen, session_account
 
 bp = Blueprint("mfa", __name__, url_prefix="/mfa")
 
@@ -43,16 +43,8 @@ def methods(user):
     return found
 
 
-class ActionForm(FlaskForm):
-    action = StringField()
-
-
 class MethodForm(FlaskForm):
     method = StringField()
-
-
-class OtpForm(ActionForm):
-    otc = StringField()
 
 
 def another_way(flow):
@@ -120,7 +112,7 @@ OTP_ERRORS = {
 @bp.route("/<flow_id>/otp", methods=["GET", "POST"])
 @screen("mfa-otp")
 def otp(flow):
-    form = OtpForm()
+    form = CodeForm()
     user = flow.user
     kind = otp_kind(flow)
     error = info = None

@@ -9,7 +9,6 @@ import base64
 import pyotp
 from flask import Blueprint, jsonify
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from wtforms import StringField
 
 from ..devices import authenticator, otp
@@ -18,7 +17,7 @@ from ..journey import next_screen
 from ..journey.recorder import record
 from ..oidc.urls import base_url
 from .mfa import mark_mfa_done
-from .screens import go_next, load_flow, render_screen, screen, session_account
+from .screens import ActionForm, CodeForm, go_next, load_flow, render_screen, screen, session_account
 
 bp = Blueprint("proofup", __name__, url_prefix="/proofup")
 
@@ -47,18 +46,8 @@ METHOD_LABELS = {"authenticator": "Microsoft Authenticator", "totp": "Applicatio
                  "sms": "Téléphone - SMS"}
 
 
-class ActionForm(FlaskForm):
-    """A proof-up screen's buttons: each submits its `action` (next, back, other-method, …)."""
-
-    action = StringField()
-
-
 class MethodChoiceForm(ActionForm):
     method = StringField()
-
-
-class CodeForm(ActionForm):
-    otc = StringField()
 
 
 class SmsPhoneForm(ActionForm):

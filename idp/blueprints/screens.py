@@ -2,9 +2,11 @@
 import functools
 
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_wtf import FlaskForm
 from sqlalchemy import and_, select
 from sqlalchemy.orm import lazyload
 from werkzeug.routing import BuildError
+from wtforms import StringField
 
 from .. import clock
 from ..extensions import db
@@ -41,6 +43,18 @@ SCREENS = {
     "mfa-otp": "mfa.otp",
     "mfa-method-choice": "mfa.method_choice",
 }
+
+
+class ActionForm(FlaskForm):
+    """A screen whose buttons each submit their `action` (next, back, other-method, resend, …)."""
+
+    action = StringField()
+
+
+class CodeForm(ActionForm):
+    """A screen that asks for a one-time code (`otc`), beside its buttons."""
+
+    otc = StringField()
 
 
 def current_browser(create=False):
