@@ -159,10 +159,16 @@ def contact(account):
 @bp.route("/etre-recontacte/<int:request_id>")
 @signed_in
 def contact_sent(account, request_id):
-    item = db.session.get(ContactRequest, request_id)
+    item = own_request(ContactRequest, request_id, account)
+    return render_template("contact_sent.html", item=item, account=account, labels=LABELS)
+
+
+def own_request(model, request_id, account):
+    """The signed-in client's own request; anyone else's, or none, is a 404."""
+    item = db.session.get(model, request_id)
     if item is None or item.account_id != account.id:
         abort(404)
-    return render_template("contact_sent.html", item=item, account=account, labels=LABELS)
+    return item
 
 
 def next_open_day(day):
@@ -216,8 +222,6 @@ def appointment(account):
 @bp.route("/rendez-vous/<int:request_id>")
 @signed_in
 def appointment_sent(account, request_id):
-    item = db.session.get(AppointmentRequest, request_id)
-    if item is None or item.account_id != account.id:
-        abort(404)
+    item = own_request(AppointmentRequest, request_id, account)
     return render_template("appointment_sent.html", item=item, account=account, labels=LABELS,
                            advisor=seed.data()["dossier"].get("advisor", {}))
