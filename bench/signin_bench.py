@@ -569,6 +569,23 @@ def row(name, value, unit, target=None, better="higher", note=""):
     print(f"  {name:<44} {value:>9.2f} {unit:<10} {target_text:>9} {verdict:<4} {note}", flush=True)
 
 
+def cold_starts(runs, data_dir, deadline, threads):
+    """Seconds from process start to discovery answering, for `runs` servers on data_dir(i).
+
+    Past `deadline` (a very slow machine) it stops after the first run rather than make the benchmark longer.
+    """
+    times = []
+    for i in range(runs):
+        if times and time.perf_counter() > deadline:
+            break
+        server = Server(data_dir(i), workers=2, threads=threads)
+        try:
+            times.append(server.start())
+        finally:
+            server.stop()
+    return times
+
+
 def memory_rows(server):
     hwm, rss, pss, nproc = server.memory()
     row("peak RSS (sum of VmHWM, master+workers)", hwm, "MB", TARGETS["peak_rss_mb"], "lower",
@@ -614,29 +631,17 @@ def main():
 
         # Cold start: fresh data folder (keys generated, database created and seeded), then warm.
         runs = 1 if args.quick else 3
-        fresh = []
-        for i in range(runs):
-            if fresh and time.perf_counter() - started > BUDGET_S * 0.25:
-                break  # a very slow machine: fewer runs rather than a longer benchmark
-            server = Server(tmp / f"fresh{i}" / "data", workers=2)
-            server.data_dir.parent.mkdir()
-            try:
-                fresh.append(server.start())
-            finally:
-                server.stop()
+
+        def fresh_dir(i):
+            (tmp / f"fresh{i}").mkdir()
+            return tmp / f"fresh{i}" / "data"
+
+        fresh = cold_starts(runs, fresh_dir, started + BUDGET_S * 0.25, args.threads)
         row("cold start, fresh data dir (median)", statistics.median(fresh), "s", TARGETS["cold_start_s"], "lower",
             f"runs {', '.join(f'{x:.3f}' for x in fresh)}")
         (tmp / "main").mkdir()
         data = prepare_data_dir(tmp / "main", users)
-        warm = []
-        for _ in range(runs):
-            if warm and time.perf_counter() - started > BUDGET_S * 0.4:
-                break
-            server = Server(data, workers=2)
-            try:
-                warm.append(server.start())
-            finally:
-                server.stop()
+        warm = cold_starts(runs, lambda i: data, started + BUDGET_S * 0.4, args.threads)
         row("cold start, warm data dir (median)", statistics.median(warm), "s", TARGETS["cold_start_s"], "lower",
             f"runs {', '.join(f'{x:.3f}' for x in warm)}")
 
