@@ -17,7 +17,7 @@ from ..oidc import authorize as authz
 from ..oidc import tokens
 from ..oidc.errors import MESSAGES, AADError, json_error_response
 from ..oidc.server import server
-from ..oidc.urls import META_TENANTS, PERSONAL_TENANT_ID, base_url, cached_tenant, issuer, tenant_id, tenants_version
+from ..oidc.urls import META_TENANTS, PERSONAL_TENANT_ID, base_url, cached_tenant, issuer, tenant_id
 from .screens import current_browser, go_next
 
 bp = Blueprint("oauth", __name__)
@@ -67,9 +67,6 @@ def error_page(error, status=400):
     return render_template("login/error.html", **context), status
 
 
-_DISCOVERY = {}
-
-
 @bp.route("/<tenant>/v2.0/.well-known/openid-configuration")
 def discovery(tenant):
     if tenant.lower() in META_TENANTS:
@@ -78,13 +75,8 @@ def discovery(tenant):
     else:
         tid = tenant_id_or_404(tenant)
         segment = tenant
-    base = base_url()
-    key = (current_app.config["IDP_DATA_DIR"], segment, base, tid, tenants_version())
-    if key not in _DISCOVERY:
-        if len(_DISCOVERY) > 256:
-            _DISCOVERY.clear()
-        _DISCOVERY[key] = json.dumps(discovery_document(segment, base, tid))
-    return _cached_json(_DISCOVERY[key])
+    # Built on each call: the published-documents layer (idp.oidc.published) keeps the bytes served.
+    return _cached_json(discovery_document(segment, base_url(), tid))
 
 
 def discovery_document(segment, base, tid):
@@ -119,8 +111,7 @@ def discovery_document(segment, base, tid):
 
 
 def _cached_json(document):
-    body = document if isinstance(document, str) else json.dumps(document)
-    response = current_app.response_class(body, mimetype="application/json")
+    response = current_app.response_class(json.dumps(document), mimetype="application/json")
     response.headers["Cache-Control"] = "max-age=86400, private"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

@@ -26,7 +26,7 @@ class KeyStore:
         self._index = self.folder / "index.json"
         # One immutable snapshot of the loaded keys, swapped whole when the index changes on disk
         # (safe for gunicorn's threads): index mtime, [(kid, joserfc RSAKey, x5c, x5t)] newest last,
-        # the public KeySet every token check uses, and the JWKS documents per issuer.
+        # and the public KeySet every token check uses.
         self._loaded = None
 
     def _index_path(self):
@@ -113,7 +113,7 @@ class KeyStore:
             key = RSAKey(private, pem, {"kid": kid, "use": "sig", "alg": "RS256"})
             keys.append((kid, key, base64.b64encode(der).decode(), _b64url(_sha1(der))))
         key_set = KeySet([RSAKey.import_key(k.as_dict(private=False)) for _, k, _, _ in keys])
-        loaded = self._loaded = _Loaded(mtime, keys, key_set, {})
+        loaded = self._loaded = _Loaded(mtime, keys, key_set)
         return loaded
 
     @property
@@ -127,27 +127,20 @@ class KeyStore:
     def jwks(self, issuer):
         """Return the JWKS document in Microsoft's shape (kty, use, kid, x5t, n, e, x5c, issuer).
 
-        Built once per issuer and set of keys; each caller gets its own copy.
+        Built on each call: the published-documents layer (idp.oidc.published) keeps the bytes served.
         """
-        loaded = self._load()
-        document = loaded.jwks.get(issuer)
-        if document is None:
-            out = []
-            for kid, key, x5c, x5t in reversed(loaded.keys):
-                public = key.as_dict(private=False)
-                out.append({"kty": "RSA", "use": "sig", "kid": kid, "x5t": x5t,
-                            "n": public["n"], "e": public["e"], "x5c": [x5c], "issuer": issuer})
-            document = {"keys": out}
-            if len(loaded.jwks) < 64:  # the issuer follows the request's host: keep the cache bounded
-                loaded.jwks[issuer] = document
-        return {"keys": [dict(k, x5c=list(k["x5c"])) for k in document["keys"]]}
+        out = []
+        for kid, key, x5c, x5t in reversed(self._load().keys):
+            public = key.as_dict(private=False)
+            out.append({"kty": "RSA", "use": "sig", "kid": kid, "x5t": x5t,
+                        "n": public["n"], "e": public["e"], "x5c": [x5c], "issuer": issuer})
+        return {"keys": out}
 
 
 class _Loaded(NamedTuple):
     mtime: int
     keys: list
     key_set: KeySet
-    jwks: dict
 
 
 def _sha1(data):
