@@ -2,8 +2,6 @@
 import os
 
 from flask import Flask, jsonify, render_template, request
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from . import config
 
@@ -83,19 +81,6 @@ def _register_optional(app, name):
             raise
         return
     app.register_blueprint(module.bp)
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record):
-    """WAL and a busy timeout so several workers share the embedded database."""
-    import sqlite3
-
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
 
 
 def wants_json():

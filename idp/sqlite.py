@@ -1,6 +1,7 @@
 """The embedded SQLite database, shared by several worker processes and threads.
 
-WAL lets readers run beside the one writer SQLite allows. A second writer that finds the database
+Each connection turns on WAL (synchronous=NORMAL: no fsync per commit), which lets readers run beside
+the one writer SQLite allows. A second writer that finds the database
 locked sleeps in SQLite's busy handler, in steps that grow to 100 ms, and so sits idle long after the
 first one has committed. Here each connection first takes an exclusive lock on a lock file beside
 the database before its first write, and lets it go when its transaction ends: waiting writers
@@ -72,6 +73,8 @@ def connection_class(database_path):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.write_lock = WriteLock(lock_path)
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):
+                self.execute(f"PRAGMA {pragma}")
 
         def cursor(self, factory=Cursor):
             return super().cursor(factory)
