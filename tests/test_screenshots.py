@@ -120,13 +120,20 @@ def test_every_screen_is_rendered_and_saved(idp):
 
     with sync_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+
+        def desktop():
+            """A desktop browser the camera watches, whose sign-ins land on the stubbed Espace Client."""
+            context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+            camera.watch(context)
+            context.route(CLIENT_APP, client_app)
+            return context
+
         try:
-            desk = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+            desk = desktop()
             pocket = chromium.new_context(viewport={"width": 420, "height": 860}, locale="fr-FR")
+            camera.watch(pocket)
             for context in (desk, pocket):
-                camera.watch(context)
                 context.set_default_timeout(15_000)
-            desk.route(CLIENT_APP, client_app)
 
             # --- the emulator's home and the error page ----------------------------------------------------------
             page = desk.new_page()
@@ -208,9 +215,7 @@ def test_every_screen_is_rendered_and_saved(idp):
             page.close()
 
             # --- 2. a guest with an account, no method yet: another app (TOTP), then SMS -------------------------
-            guest = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-            camera.watch(guest)
-            guest.route(CLIENT_APP, client_app)
+            guest = desktop()
             page = guest.new_page()
             page.goto(authorize(idp))
             sign_in(page, camera, GUEST)  # seeded as having accepted the tenant's consent already
@@ -243,9 +248,7 @@ def test_every_screen_is_rendered_and_saved(idp):
             guest.close()
 
             # --- 3. a returning Authenticator user: push, another way, TOTP, KMSI, consent, account picker -------
-            back = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-            camera.watch(back)
-            back.route(CLIENT_APP, client_app)
+            back = desktop()
             page = back.new_page()
             page.goto(authorize(idp))
             sign_in(page, camera, RETURNING)
