@@ -43,8 +43,9 @@ def create_app(test_config=None):
     register_error_handlers(app)
 
     from .oidc.published import PublishedDocuments
+    from .oidc.urls import tenants_stamp
 
-    app.wsgi_app = PublishedDocuments(app.wsgi_app, app.config["IDP_DATA_DIR"])
+    app.wsgi_app = PublishedDocuments(app.wsgi_app, (tenants_stamp(app.config["IDP_DATA_DIR"]), keys.index))
     with app.app_context():
         from . import models  # noqa: F401  (tables)
 

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, Strin
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash
 
-from . import clock
+from . import clock, stamps
 from .extensions import db
 
 
@@ -37,7 +37,7 @@ class Setting(db.Model):
         if has_app_context() and "settings" in g:
             return g.settings
         stamp = _settings_stamp()
-        version = _stamp_version(stamp) if stamp else None
+        version = stamps.version(stamp) if stamp else None
         cached = _SETTINGS_CACHE.get(stamp) if stamp else None
         if cached is not None and cached[0] == version:
             values = dict(cached[1])
@@ -76,13 +76,6 @@ def _settings_stamp():
     return os.path.join(current_app.config["IDP_DATA_DIR"], "settings.stamp")
 
 
-def _stamp_version(path):
-    try:
-        return os.stat(path).st_mtime_ns
-    except FileNotFoundError:
-        return 0
-
-
 def settings_changed():
     """Mark the settings as changed: the stamp is touched once the transaction commits."""
     db.session.info["settings_changed"] = True
@@ -93,9 +86,7 @@ def _touch_settings_stamp(session):
     if session.info.pop("settings_changed", False) and has_app_context():
         stamp = _settings_stamp()
         if stamp:
-            with open(stamp, "a"):
-                pass
-            os.utime(stamp)
+            stamps.touch(stamp)
             _SETTINGS_CACHE.pop(stamp, None)
 
 

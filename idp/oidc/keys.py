@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from joserfc.jwk import KeySet, RSAKey
 
+from .. import stamps
+
 
 def _b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -23,14 +25,11 @@ class KeyStore:
 
     def __init__(self, folder):
         self.folder = Path(folder) / "keys"
-        self._index = self.folder / "index.json"
+        self.index = self.folder / "index.json"  # the list of key ids, oldest first; replaced whole on rotation
         # One immutable snapshot of the loaded keys, swapped whole when the index changes on disk
-        # (safe for gunicorn's threads): index mtime, [(kid, joserfc RSAKey, x5c, x5t)] newest last,
+        # (safe for gunicorn's threads): index version, [(kid, joserfc RSAKey, x5c, x5t)] newest last,
         # and the public KeySet every token check uses.
         self._loaded = None
-
-    def _index_path(self):
-        return self.folder / "index.json"
 
     def _locked(self):
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -40,10 +39,10 @@ class KeyStore:
 
     def ensure(self):
         """Create the first key if the folder has none (safe across processes)."""
-        if self._index_path().exists():
+        if self.index.exists():
             return
         with self._locked():
-            if not self._index_path().exists():
+            if not self.index.exists():
                 self._add_key()
 
     def rotate(self):
@@ -77,15 +76,15 @@ class KeyStore:
         (self.folder / f"{kid}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         index = self._read_index()
         index.append(kid)
-        tmp = self._index_path().with_suffix(".tmp")
+        tmp = self.index.with_suffix(".tmp")
         tmp.write_text(json.dumps(index))
-        tmp.replace(self._index_path())
+        tmp.replace(self.index)
         self._loaded = None
         return kid
 
     def _read_index(self):
         try:
-            return json.loads(self._index_path().read_text())
+            return json.loads(self.index.read_text())
         except FileNotFoundError:
             return []
 
@@ -94,13 +93,12 @@ class KeyStore:
 
         Called on every use: one stat of the index when nothing changed.
         """
-        try:
-            mtime = os.stat(self._index).st_mtime_ns
-        except FileNotFoundError:
+        version = stamps.version(self.index)
+        if version is None:
             self.ensure()
-            mtime = os.stat(self._index).st_mtime_ns
+            version = stamps.version(self.index)
         loaded = self._loaded
-        if loaded is not None and loaded.mtime == mtime:
+        if loaded is not None and loaded.version == version:
             return loaded
         keys = []
         for kid in self._read_index():
@@ -113,7 +111,7 @@ class KeyStore:
             key = RSAKey(private, pem, {"kid": kid, "use": "sig", "alg": "RS256"})
             keys.append((kid, key, base64.b64encode(der).decode(), _b64url(_sha1(der))))
         key_set = KeySet([RSAKey.import_key(k.as_dict(private=False)) for _, k, _, _ in keys])
-        loaded = self._loaded = _Loaded(mtime, keys, key_set)
+        loaded = self._loaded = _Loaded(version, keys, key_set)
         return loaded
 
     @property
@@ -138,7 +136,7 @@ class KeyStore:
 
 
 class _Loaded(NamedTuple):
-    mtime: int
+    version: tuple
     keys: list
     key_set: KeySet
 

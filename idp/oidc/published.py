@@ -5,7 +5,8 @@ These documents change only when tenants are seeded or reset (the tenants stamp)
 the first time for the same URL, host and scheme. Anything else goes through Flask untouched.
 """
 import re
-from pathlib import Path
+
+from .. import stamps
 
 PUBLISHED = re.compile(r"^/[^/]+/(?:v2\.0/\.well-known/openid-configuration|discovery/(?:v2\.0/)?keys)$")
 MAX_ENTRIES = 256
@@ -14,21 +15,13 @@ MAX_ENTRIES = 256
 class PublishedDocuments:
     """WSGI middleware: replay the 200 answers of the published documents until tenants or keys change."""
 
-    def __init__(self, wsgi_app, data_dir):
+    def __init__(self, wsgi_app, stamp_files):
         self.wsgi_app = wsgi_app
-        data_dir = Path(data_dir)
-        self.stamps = (data_dir / "tenants.stamp", data_dir / "keys" / "index.json")
+        self.stamp_files = stamp_files  # the files whose change means the documents changed
         self.cache = {}
 
     def version(self):
-        out = []
-        for path in self.stamps:
-            try:
-                stat = path.stat()
-                out.append((stat.st_mtime_ns, stat.st_ino))  # the keys index is replaced whole: a new inode
-            except OSError:
-                out.append(None)
-        return tuple(out)
+        return tuple(stamps.version(path) for path in self.stamp_files)
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")

@@ -1,11 +1,11 @@
 """Issuer and endpoint URLs in the Microsoft v2.0 layout; only the host differs."""
-import os
 import re
 from pathlib import Path
 
 from flask import current_app, request
 from sqlalchemy import select
 
+from .. import stamps
 from ..extensions import db
 from ..models import Tenant
 
@@ -43,22 +43,22 @@ def find_tenant(segment):
 _DIRECTORY = {}
 
 
+def tenants_stamp(data_dir):
+    """The file whose change tells every worker that tenants or clients changed."""
+    return Path(data_dir) / "tenants.stamp"
+
+
 def _stamp_path():
-    return Path(current_app.config["IDP_DATA_DIR"]) / "tenants.stamp"
+    return tenants_stamp(current_app.config["IDP_DATA_DIR"])
 
 
 def tenants_changed():
     """Tell every worker that tenants or clients were added, changed or wiped."""
-    path = _stamp_path()
-    path.touch()
-    os.utime(path)
+    stamps.touch(_stamp_path())
 
 
 def tenants_version():
-    try:
-        return _stamp_path().stat().st_mtime_ns
-    except FileNotFoundError:
-        return 0
+    return stamps.version(_stamp_path())
 
 
 def directory(kind):
