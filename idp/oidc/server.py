@@ -17,7 +17,7 @@ from ..extensions import db
 from ..models import AuthorizationCode, Client, RefreshToken
 from . import tokens
 from .errors import AADError, json_error_response
-from .urls import directory, rows_cacheable
+from .urls import remembered, rows_cacheable
 
 
 def digest(value):
@@ -38,13 +38,7 @@ class MicrosoftServer(AuthorizationServer):
             return None
         if not rows_cacheable():
             return db.session.get(Client, client_id)
-        cache = directory("clients")
-        if client_id not in cache:
-            client = db.session.get(Client, client_id)
-            if client is None:
-                return None  # unknown clients are not remembered: one may be seeded later
-            cache[client_id] = client
-        return cache[client_id]
+        return remembered("clients", client_id, lambda: db.session.get(Client, client_id))
 
     def save_token(self, token, request):
         """Keep the refresh token (hashed) with the sign-in context it carries on."""

@@ -61,14 +61,23 @@ def tenants_version():
     return stamps.version(_stamp_path())
 
 
-def directory(kind):
-    """Return this process's cache `kind` (a dict), emptied whenever the tenants stamp changes."""
+def remembered(kind, key, load):
+    """Return load(), kept in this process under (kind, key) until the tenants stamp changes.
+
+    None (not found) is not remembered: the tenant or client may be seeded later.
+    """
     folder = current_app.config["IDP_DATA_DIR"]
     version = tenants_version()
     entry = _DIRECTORY.get(folder)
     if entry is None or entry[0] != version:
         entry = _DIRECTORY[folder] = (version, {})
-    return entry[1].setdefault(kind, {})
+    cache = entry[1].setdefault(kind, {})
+    if key not in cache:
+        value = load()
+        if value is None:
+            return None
+        cache[key] = value
+    return cache[key]
 
 
 def rows_cacheable():
@@ -78,25 +87,13 @@ def rows_cacheable():
 
 def tenant_id(segment):
     """Return the id of the tenant a URL segment names, or None; cached until the tenants change."""
-    cache = directory("tenant_ids")
     key = (segment or "").strip().lower()
-    if key not in cache:
-        tenant = find_tenant(key)
-        if tenant is None:
-            return None  # unknown tenants are not remembered: one may be seeded later
-        cache[key] = tenant.id
-    return cache[key]
+    return remembered("tenant_ids", key, lambda: getattr(find_tenant(key), "id", None))
 
 
 def cached_tenant(segment):
     """Return the Tenant a URL segment names (read-only, possibly detached), or None."""
     if not rows_cacheable():
         return find_tenant(segment)
-    cache = directory("tenants")
     key = (segment or "").strip().lower()
-    if key not in cache:
-        tenant = find_tenant(key)
-        if tenant is None:
-            return None
-        cache[key] = tenant
-    return cache[key]
+    return remembered("tenants", key, lambda: find_tenant(key))
