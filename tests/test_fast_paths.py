@@ -124,3 +124,15 @@ def test_a_code_redeemed_by_a_racing_request_gives_no_second_token(app, browser,
     assert response.status_code == 400 and response.json["error_codes"] == [54005]
     with app.app_context():
         assert db.session.query(RefreshToken).count() == 0
+
+
+def test_a_connection_closed_twice_closes_its_lock_file_once(tmp_path):
+    import sqlite3
+
+    from idp.sqlite import connection_class
+
+    path = str(tmp_path / "idp.sqlite3")
+    connection = sqlite3.connect(path, factory=connection_class(path))
+    connection.close()
+    connection.close()  # sqlite3 allows it; the lock file's descriptor must not be closed again
+    assert connection.write_lock.fd is None
