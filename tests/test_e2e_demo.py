@@ -50,11 +50,12 @@ class Demo:
             stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"idp-emulator up exited: {self.output()}")
             if "Press Ctrl-C to stop." in self.output():
                 return self
+            if self.process.poll() is not None:
+                break
             time.sleep(0.2)
+        self.stop()
         raise RuntimeError(f"idp-emulator up did not start: {self.output()}")
 
     def output(self):
@@ -109,25 +110,33 @@ def click(page, testid):
 
 
 class Phone:
-    """The virtual phone of one number: read the newest SMS code, never the same one twice."""
+    """The virtual phone of one number: read the newest SMS code, never the same one twice.
+
+    Each look opens the phone in a new tab and closes it: the messages screen reloads itself when an SMS
+    arrives, and a tab kept open would race that reload with our next navigation."""
 
     def __init__(self, context, demo):
-        self.page = context.new_page()
+        self.context = context
         self.url = f"{demo.idp}/_emulator/phone/{PHONE}"
         self.used = set()
+
+    def newest_sms(self):
+        page = self.context.new_page()
+        try:
+            page.goto(self.url)
+            click(page, "open-messages")
+            sms = page.locator('[data-testid="sms"]')
+            return sms.first.inner_text() if sms.count() else ""
+        finally:
+            page.close()
 
     def code(self):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            self.page.goto(self.url)
-            click(self.page, "open-messages")
-            sms = self.page.locator('[data-testid="sms"]')
-            if sms.count():
-                text = sms.first.inner_text()
-                found = re.search(r"\b(\d{6})\b", text)
-                if found and found.group(1) not in self.used:
-                    self.used.add(found.group(1))
-                    return found.group(1)
+            found = re.search(r"\b(\d{6})\b", self.newest_sms())
+            if found and found.group(1) not in self.used:
+                self.used.add(found.group(1))
+                return found.group(1)
             time.sleep(0.5)
         raise AssertionError("no new SMS code on the virtual phone")
 

@@ -235,6 +235,8 @@ def test_every_screen_is_rendered_and_saved(idp):
             page.fill('[data-testid="phone-number"]', PHONE_NATIONAL)
             click(page, '[data-testid="next"]')
             camera.shot(page, "proofup-sms-code")
+            phone.close()  # a new tab: the old one's live update could reload it under our navigation
+            phone = pocket.new_page()
             phone.goto(f"{base}/_emulator/phone/{PHONE}")
             camera.shot(phone, "phone-home")
             click(phone, '[data-testid="open-messages"]')
