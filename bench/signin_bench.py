@@ -397,6 +397,17 @@ class Server:
             todo.extend(children.get(pid, []))
         return out
 
+    def cpu_seconds(self):
+        """CPU time (user + system) used so far by the server's processes."""
+        ticks = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def memory(self):
         """Return (sum VmHWM MB, sum VmRSS MB, sum PSS MB, processes) over the server's process tree."""
         hwm = rss = pss = 0
@@ -586,6 +597,14 @@ def cold_starts(runs, data_dir, deadline, threads):
     return times
 
 
+def server_cpu(server, phase):
+    """Run a load phase; add the server's CPU milliseconds per operation to its figures."""
+    before = server.cpu_seconds()
+    r = phase()
+    r["server_ms"] = 1000 * (server.cpu_seconds() - before) / r["ops"] if r["ops"] else 0.0
+    return r
+
+
 def memory_rows(server):
     hwm, rss, pss, nproc = server.memory()
     row("peak RSS (sum of VmHWM, master+workers)", hwm, "MB", TARGETS["peak_rss_mb"], "lower",
@@ -670,16 +689,16 @@ def main():
                     note=f"p50 {r['p50_ms']:.2f} ms; bench client used {r['client_cpu']:.2f} core")
 
                 steps = {} if workers == workers_list[0] else None
-                r = bench_signins(server.port, rp, [DEMO_USER], 1, seconds, 1000, steps)
+                r = server_cpu(server, lambda: bench_signins(server.port, rp, [DEMO_USER], 1, seconds, 1000, steps))
                 row("sign-ins, one at a time", r["per_s"], "/s", TARGETS["signin_serial_per_s"],
-                    note=f"{r['ops']} sign-ins")
+                    note=f"{r['ops']} sign-ins; server CPU {r['server_ms']:.1f} ms per sign-in")
                 row("  mean per sign-in", r["mean_ms"], "ms", TARGETS["signin_serial_ms"], "lower",
                     note=f"p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms; client {r['client_cpu']:.2f} core")
 
-                r = bench_signins(server.port, rp, users, CONCURRENCY, seconds, 5000)
+                r = server_cpu(server, lambda: bench_signins(server.port, rp, users, CONCURRENCY, seconds, 5000))
                 row(f"sign-ins, {CONCURRENCY} concurrent", r["per_s"], "/s", TARGETS["signin_concurrent_per_s"],
                     note=f"{r['ops']} sign-ins; p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms; "
-                         f"client {r['client_cpu']:.2f} core")
+                         f"client {r['client_cpu']:.2f} core; server CPU {r['server_ms']:.1f} ms per sign-in")
 
                 r = bench_refresh(server.port, rp, [DEMO_USER], 1, seconds * 0.6, 2000)
                 row("refresh, one at a time", r["per_s"], "req/s",
