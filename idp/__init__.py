@@ -21,6 +21,12 @@ def create_app(test_config=None):
     db.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr")
+    with app.app_context():
+        # One locale, whose catalogue does not change while the app runs: give the templates its
+        # translations once, rather than have Flask-Babel look them up again for every string.
+        from flask_babel import get_translations
+
+        app.jinja_env.install_gettext_translations(get_translations(), newstyle=True)
 
     from .oidc.keys import KeyStore
 

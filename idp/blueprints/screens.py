@@ -3,7 +3,7 @@ import functools
 
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import lazyload
 from werkzeug.routing import BuildError
 from wtforms import StringField
@@ -103,15 +103,23 @@ def sign_in(flow, amr="pwd"):
     return account
 
 
+@functools.cache
+def _flow_with_account():
+    """The flow and its user's account in this browser, in one query (session_account() then needs none).
+
+    Built once: every screen request runs it, and building the statement cost more than running it.
+    """
+    return (select(Flow, SessionAccount)
+            .outerjoin(SessionAccount, and_(SessionAccount.browser_id == Flow.browser_id,
+                                            SessionAccount.user_id == Flow.user_id))
+            .where(Flow.id == bindparam("flow_id"))
+            # The account's user and the flow's tenant are the flow's user and their tenant: from the identity map.
+            .options(lazyload(SessionAccount.user), lazyload(Flow.tenant)))
+
+
 def load_flow(flow_id):
     """Return the flow, if it belongs to this browser and is still open; else abort with the error page."""
-    # The flow and its user's account in this browser, in one query (session_account() then needs none).
-    row = db.session.execute(
-        select(Flow, SessionAccount)
-        .outerjoin(SessionAccount, and_(SessionAccount.browser_id == Flow.browser_id, SessionAccount.user_id == Flow.user_id))
-        .where(Flow.id == flow_id)
-        # The account's user and the flow's tenant are the flow's user and their tenant: from the identity map.
-        .options(lazyload(SessionAccount.user), lazyload(Flow.tenant))).first()
+    row = db.session.execute(_flow_with_account(), {"flow_id": flow_id}).first()
     flow = row[0] if row else None
     if flow is not None and flow.user_id is not None:
         g.setdefault("session_accounts", {})[(flow.browser_id, flow.user_id)] = row[1]
