@@ -71,7 +71,7 @@ _SETTINGS_CACHE = {}
 
 def _settings_stamp():
     """The stamp file of the settings cache, or None when the database may be shared by several hosts."""
-    if not has_app_context() or current_app.config["SQLALCHEMY_DATABASE_URI"].split(":", 1)[0] != "sqlite":
+    if not has_app_context() or not stamps.one_host():
         return None
     return os.path.join(current_app.config["IDP_DATA_DIR"], "settings.stamp")
 

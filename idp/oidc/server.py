@@ -12,12 +12,12 @@ from authlib.oidc.core.grants import OpenIDCode
 from flask import request as flask_request
 from sqlalchemy import select, update
 
-from .. import clock
+from .. import clock, stamps
 from ..extensions import db
 from ..models import AuthorizationCode, Client, RefreshToken
 from . import tokens
 from .errors import AADError, json_error_response
-from .urls import remembered, rows_cacheable
+from .urls import remembered
 
 
 def digest(value):
@@ -36,7 +36,7 @@ class MicrosoftServer(AuthorizationServer):
         """Return the Client (read-only: on SQLite a per-process copy kept until the tenants stamp changes)."""
         if not client_id:
             return None
-        if not rows_cacheable():
+        if not stamps.one_host():
             return db.session.get(Client, client_id)
         return remembered("clients", client_id, lambda: db.session.get(Client, client_id))
 

@@ -80,11 +80,6 @@ def remembered(kind, key, load):
     return cache[key]
 
 
-def rows_cacheable():
-    """Rows may be kept per process only when one host holds the database (the embedded SQLite)."""
-    return current_app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
-
-
 def tenant_id(segment):
     """Return the id of the tenant a URL segment names, or None; cached until the tenants change."""
     key = (segment or "").strip().lower()
@@ -93,7 +88,7 @@ def tenant_id(segment):
 
 def cached_tenant(segment):
     """Return the Tenant a URL segment names (read-only, possibly detached), or None."""
-    if not rows_cacheable():
+    if not stamps.one_host():
         return find_tenant(segment)
     key = (segment or "").strip().lower()
     return remembered("tenants", key, lambda: find_tenant(key))
