@@ -2,9 +2,10 @@
 
 Each connection turns on WAL (synchronous=NORMAL: no fsync per commit), which lets readers run beside
 the one writer SQLite allows. A second writer that finds the database locked sleeps in SQLite's busy
-handler, in steps that grow to 100 ms, and so sits idle long after the first one has committed. Here each connection first takes an exclusive lock on a lock file beside
-the database before its first write, and lets it go when its transaction ends: waiting writers
-queue on that lock, checked every fraction of a millisecond, and start as soon as it is free.
+handler, in steps that grow to 100 ms, and so sits idle long after the first one has committed.
+Here each connection first takes an exclusive lock on a lock file beside the database before its
+first write, and lets it go when its transaction ends: waiting writers queue on that lock, checked
+every fraction of a millisecond, and start as soon as it is free.
 """
 import fcntl
 import os
