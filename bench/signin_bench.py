@@ -352,14 +352,15 @@ class Server:
         self.process = None
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
 
+    def command(self):
+        return idp_command("serve", "--port", str(self.port), "--workers", str(self.workers), "--threads", str(self.threads))
+
     def start(self, timeout=30.0):
         """Start the server; return seconds from process start to discovery answering 200."""
         self.log = open(self.log_path, "wb")
         path = f"/{TENANT}/v2.0/.well-known/openid-configuration"
         t0 = time.perf_counter()
-        self.process = subprocess.Popen(idp_command("serve", "--port", str(self.port), "--workers", str(self.workers),
-                                                    "--threads", str(self.threads)),
-                                        env=server_env(self.data_dir), stdout=self.log, stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen(self.command(), env=server_env(self.data_dir), stdout=self.log, stderr=subprocess.STDOUT,
                                         cwd=str(self.data_dir.parent))
         deadline = t0 + timeout
         while time.perf_counter() < deadline:
