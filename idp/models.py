@@ -229,10 +229,18 @@ class Invitation(db.Model):
     redeemed_at: Mapped[object] = mapped_column(DateTime, nullable=True)
 
 
-class BrowserSession(db.Model):
+class WithIdFromTheStart:
+    """A row whose id is set when the object is made: the cookie and other rows can use it before any flush."""
+
+    def __init__(self, **values):
+        values.setdefault("id", new_id())
+        super().__init__(**values)
+
+
+class BrowserSession(WithIdFromTheStart, db.Model):
     """One browser (the ESTSAUTH cookie points here); holds the accounts signed in on it."""
 
-    id: Mapped[str] = mapped_column(String(48), primary_key=True, default=new_id)
+    id: Mapped[str] = mapped_column(String(48), primary_key=True)
     created_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
 
     accounts = relationship("SessionAccount", back_populates="browser", lazy="selectin",
@@ -258,10 +266,10 @@ class SessionAccount(db.Model):
     __table_args__ = (UniqueConstraint("browser_id", "user_id"),)
 
 
-class Flow(db.Model):
+class Flow(WithIdFromTheStart, db.Model):
     """One journey: an authorization request (or an invitation) and everything the user did for it."""
 
-    id: Mapped[str] = mapped_column(String(48), primary_key=True, default=new_id)
+    id: Mapped[str] = mapped_column(String(48), primary_key=True)
     browser_id: Mapped[str] = mapped_column(String(48), index=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
     client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

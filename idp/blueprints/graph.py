@@ -120,6 +120,5 @@ def redeem():
     db.session.add(flow)
     if invitation.redeemed_at is None:
         invitation.redeemed_at = clock.now()
-    db.session.flush()
     record(flow.id, "request", "redeem", {"invitation": invitation.id, "email": user.email})
     return go_next(flow)

@@ -154,7 +154,6 @@ def authorize(tenant):
     browser = current_browser(create=True)
     flow = authz.start(tenant, params["client_id"], params, browser.id)
     prepare(flow, browser, params)
-    db.session.flush()
     record(flow.id, "request", "authorize", {k: v for k, v in params.items() if k in
                                              ("client_id", "redirect_uri", "scope", "prompt", "login_hint", "response_mode")})
     if params.get("prompt") == "none":

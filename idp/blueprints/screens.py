@@ -12,7 +12,7 @@ from .. import clock
 from ..extensions import db
 from ..journey import next_screen
 from ..journey.recorder import record
-from ..models import BrowserSession, Flow, SessionAccount
+from ..models import BrowserSession, Flow, SessionAccount, new_guid
 from ..oidc import authorize
 
 # Screen id (journey.md) -> endpoint. One template per screen, named after the endpoint.
@@ -64,7 +64,6 @@ def current_browser(create=False):
     if browser is None and create:
         browser = BrowserSession(accounts=[])
         db.session.add(browser)
-        db.session.flush()
         session["bsid"] = browser.id
     if browser is not None:
         # The browser's accounts are loaded with it: session_account() needs no query in this request.
@@ -91,14 +90,14 @@ def sign_in(flow, amr="pwd"):
     account = session_account(flow)
     now = clock.now()
     if account is None:
-        account = SessionAccount(browser_id=flow.browser_id, user_id=flow.user_id)
+        # The sid now rather than at the commit's flush, should the journey end in this request (the code carries it).
+        account = SessionAccount(browser_id=flow.browser_id, user_id=flow.user_id, sid=new_guid())
         db.session.add(account)
     account.signed_in = True
     account.auth_time = now
     account.last_used_at = now
     account.amr = [amr]
     account.mfa_at = None
-    db.session.flush()
     g.setdefault("session_accounts", {})[(flow.browser_id, flow.user_id)] = account
     return account
 

@@ -93,9 +93,11 @@ def app_consent_missing(flow, account):
         return None
     if flow.get("force_consent"):
         return "app-consent"
-    exists = db.session.scalar(
-        select(Consent.id).where(Consent.user_id == flow.user_id, Consent.client_id == flow.client_id)
-    )
+    # No autoflush: a consent given in this flow is in its state (above); what waits to be written can wait for the commit.
+    with db.session.no_autoflush:
+        exists = db.session.scalar(
+            select(Consent.id).where(Consent.user_id == flow.user_id, Consent.client_id == flow.client_id)
+        )
     return None if exists else "app-consent"
 
 
