@@ -127,6 +127,7 @@ def main():
         ("peak RSS (sum of VmHWM, master+2 workers)", "MB", f"<= {TARGETS['peak_rss_mb']}",
          {n: memory[n][0] for n in names}),
         ("  memory in use (PSS)", "MB", "", {n: memory[n][2] for n in names}),
+        ("  largest process (its VmHWM)", "MB", "", {n: memory[n][4] for n in names}),
     ]
     print(f"  {'figure':<44} {'unit':<4} {'target':>8} {'idp-emulator':>13} {'floor':>8} {'floor/emulator':>15}")
     for label, unit, target, values in figures:
