@@ -31,12 +31,8 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, delete, event, insert, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-TENANT = "bakertillyrecette.onmicrosoft.com"
-CLIENT_ID = "6a3f0c2e-8d4b-4e1a-9c7f-3b2d5e8a1f60"
-CLIENT_SECRET = "espace-client-secret-2026"
-REDIRECT_URI = "http://localhost:8401/auth/callback"
-PASSWORD = "Demo-2026!"
-FAST_HASH = "pbkdf2:sha256:1000"  # the benchmark's IDP_PASSWORD_HASH
+from seed_values import CLIENT_ID, CLIENT_SECRET, FAST_HASH, PASSWORD, REDIRECT_URI, TENANT
+
 
 meta = MetaData()
 accounts = Table("accounts", meta, Column("id", Integer, primary_key=True), Column("email", String, unique=True),
@@ -96,8 +92,9 @@ def create_app(data_dir, users):
     @app.get(f"/{TENANT}/v2.0/.well-known/openid-configuration")
     def discovery():
         base = f"http://{request.host}/{TENANT}"
-        return jsonify(issuer=issuer(), jwks_uri=f"{base}/discovery/v2.0/keys", authorization_endpoint=f"{base}/oauth2/v2.0/authorize",
-                       token_endpoint=f"{base}/oauth2/v2.0/token", userinfo_endpoint=f"http://{request.host}/oidc/userinfo")
+        return jsonify(issuer=issuer(), jwks_uri=f"{base}/discovery/v2.0/keys",
+                       authorization_endpoint=f"{base}/oauth2/v2.0/authorize", token_endpoint=f"{base}/oauth2/v2.0/token",
+                       userinfo_endpoint=f"http://{request.host}/oidc/userinfo")
 
     @app.get(f"/{TENANT}/discovery/v2.0/keys")
     def keys():

@@ -31,14 +31,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from seed_values import CLIENT_ID, CLIENT_SECRET, FAST_HASH, PASSWORD, REDIRECT_URI, TENANT
+
 ROOT = Path(__file__).resolve().parent.parent
-TENANT = "bakertillyrecette.onmicrosoft.com"
-CLIENT_ID = "6a3f0c2e-8d4b-4e1a-9c7f-3b2d5e8a1f60"
-CLIENT_SECRET = "espace-client-secret-2026"
-REDIRECT_URI = "http://localhost:8401/auth/callback"
-PASSWORD = "Demo-2026!"
 DEMO_USER = "client.demo@example.fr"
-FAST_HASH = "pbkdf2:sha256:1000"
 EXTRA_USERS = 8
 CONCURRENCY = 8
 BUDGET_S = 165  # the whole run stays under ~3 minutes: later phases shrink or are skipped past this
@@ -417,8 +413,9 @@ class Server:
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
                 fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-                hwm += int(fields["VmHWM"].split()[0])
-                largest = max(largest, int(fields["VmHWM"].split()[0]))
+                peak = int(fields["VmHWM"].split()[0])
+                hwm += peak
+                largest = max(largest, peak)
                 rss += int(fields["VmRSS"].split()[0])
                 for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                     if line.startswith("Pss:"):
