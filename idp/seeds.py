@@ -97,6 +97,9 @@ def validate(folder):
         secret = item.get("client_secret")
         if secret is not None and not isinstance(secret, str):
             raise SeedError(clients_path, index, "client_secret", "must be a string")
+        read_certificates(folder, clients_path, index, item)
+        if not isinstance(item.get("allow_public_client_flows", False), bool):
+            raise SeedError(clients_path, index, "allow_public_client_flows", "must be true or false")
     users = _read(users_path, list)
     emails = set()
     for index, item in enumerate(users, 1):
@@ -124,6 +127,38 @@ def validate(folder):
             except Exception:
                 raise SeedError(users_path, index, "totp_secret", "must be base32") from None
     return tenant, clients, users
+
+
+def read_certificates(folder, path, entry, item):
+    """Return a client's `certificates` (PEM files relative to the seed folder) as stored: PEM and thumbprints."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    names = item.get("certificates", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise SeedError(path, entry, "certificates", "must be a list of PEM file names (relative to the seed folder)")
+    certificates = []
+    for name in names:
+        try:
+            data = (Path(folder) / name).read_bytes()
+        except OSError:
+            raise SeedError(path, entry, "certificates", f"file {name} not found in {folder}") from None
+        try:
+            certificate = x509.load_pem_x509_certificate(data)
+        except ValueError:
+            raise SeedError(path, entry, "certificates", f"{name} is not a PEM certificate") from None
+        certificates.append({
+            "pem": certificate.public_bytes(serialization.Encoding.PEM).decode(),
+            "x5t": _b64(certificate.fingerprint(hashes.SHA1())),  # x5t is SHA-1 by definition (RFC 7515)
+            "x5t#S256": _b64(certificate.fingerprint(hashes.SHA256())),
+        })
+    return certificates
+
+
+def _b64(data):
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def read_settings(folder):
@@ -174,13 +209,18 @@ def load(folder):
         client.redirect_uris = list(item.get("redirect_uris", []))
         client.post_logout_redirect_uris = list(item.get("post_logout_redirect_uris", []))
         client.roles = list(item.get("roles", []))
+        certificates = read_certificates(folder, folder / "clients.yaml", None, item)
+        if client.certificates != certificates:
+            client.certificates = certificates
+        client.allow_public_client_flows = bool(item.get("allow_public_client_flows", False))
         secret = item.get("client_secret")
         if secret is None:
             client.secret_hash = None
         elif not client.check_secret(secret):
             client.secret_hash = generate_password_hash(secret, method=method)
         extra = {k: v for k, v in item.items() if k not in
-                 ("client_id", "client_secret", "name", "redirect_uris", "post_logout_redirect_uris", "roles")}
+                 ("client_id", "client_secret", "name", "redirect_uris", "post_logout_redirect_uris", "roles",
+                  "certificates", "allow_public_client_flows")}
         if client.extra != extra:
             client.extra = extra
     db.session.flush()
