@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash
 
 from . import clock, stamps
 from .extensions import db
+from .oidc import redirects
 
 
 def new_guid():
@@ -120,6 +121,16 @@ class Client(db.Model):
     certificates: Mapped[list | None] = mapped_column(JSON, nullable=True)
     # "Allow public client flows": ROPC and device code without a client credential.
     allow_public_client_flows: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # Redirect URIs of the "Single-page application" platform: their codes are redeemed from the
+    # browser (CORS, from these URIs' origins only) and their refresh tokens live 24 hours.
+    spa_redirect_uris: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # An app that exposes an API (idp.oidc.resources): its App ID URIs (e.g. api://{client_id}), delegated
+    # scope names (access_as_user) and application role names (Data.Read.All).
+    identifier_uris: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    scopes: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    app_roles: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # Application permissions granted to this app, per resource: {resource audience (app id): [role names]}.
+    app_role_assignments: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     tenant = relationship(Tenant, lazy="joined")
 
@@ -141,7 +152,11 @@ class Client(db.Model):
         return scope or ""
 
     def check_redirect_uri(self, redirect_uri):
-        return redirect_uri in self.redirect_uris
+        return redirects.registered([*self.redirect_uris, *(self.spa_redirect_uris or [])], redirect_uri)
+
+    def is_spa_redirect(self, redirect_uri):
+        """Whether a redirect URI is one of the SPA platform (its code must be redeemed cross-origin)."""
+        return redirects.registered(self.spa_redirect_uris or [], redirect_uri)
 
     def check_client_secret(self, client_secret):
         return self.check_secret(client_secret)
@@ -347,6 +362,8 @@ class AuthorizationCode(db.Model):
     amr: Mapped[list] = mapped_column(JSON, default=list)
     kmsi: Mapped[bool] = mapped_column(Boolean, default=False)
     client_info: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Issued to a redirect URI of the SPA platform: its refresh tokens live 24 hours, not sliding.
+    spa: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
     expires_at: Mapped[object] = mapped_column(DateTime)
     redeemed_at: Mapped[object] = mapped_column(DateTime, nullable=True)
@@ -378,7 +395,8 @@ class AuthorizationCode(db.Model):
 class RefreshToken(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # Every token rotated from one sign-in shares a family; replaying a rotated one revokes the family.
+    # Every token refreshed from one sign-in shares a family; in strict mode (IDP_REFRESH_TOKENS=rotate)
+    # replaying a rotated one revokes the family.
     family: Mapped[str] = mapped_column(String(36), index=True, default=new_guid)
     client_id: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
@@ -390,10 +408,13 @@ class RefreshToken(db.Model):
     issued_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
     expires_at: Mapped[object] = mapped_column(DateTime)
     revoked_at: Mapped[object] = mapped_column(DateTime, nullable=True)
+    # Issued to a single-page app's redirect: 24 hours from the sign-in, kept by the tokens refreshed from it.
+    spa: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
     user = relationship(User, lazy="joined")
 
-    LIFETIME = timedelta(days=90)
+    LIFETIME = timedelta(days=90)  # sliding: each refresh starts a new 90 days
+    SPA_LIFETIME = timedelta(hours=24)
 
     # authlib TokenMixin
     def get_scope(self):
