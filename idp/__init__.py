@@ -34,9 +34,10 @@ def create_app(test_config=None):
     keys.ensure()
     app.extensions["idp_keys"] = keys
 
-    from .oidc import server
+    from .oidc import cors, server
 
     server.init_app(app)
+    cors.init_app(app)
 
     from .blueprints import emulator, login, oauth
 

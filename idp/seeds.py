@@ -91,9 +91,10 @@ def validate(folder):
             raise SeedError(clients_path, index, "client_id", f"duplicate client_id {cid}")
         seen.add(cid)
         _require(clients_path, index, item, "name")
-        uris = item.get("redirect_uris", [])
-        if not isinstance(uris, list) or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in uris):
-            raise SeedError(clients_path, index, "redirect_uris", "must be a list of http(s) URLs")
+        for field in ("redirect_uris", "spa_redirect_uris"):
+            uris = item.get(field, [])
+            if not isinstance(uris, list) or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in uris):
+                raise SeedError(clients_path, index, field, "must be a list of http(s) URLs")
         secret = item.get("client_secret")
         if secret is not None and not isinstance(secret, str):
             raise SeedError(clients_path, index, "client_secret", "must be a string")
@@ -207,6 +208,7 @@ def load(folder):
             db.session.add(client)
         client.tenant_id, client.name = tenant.id, item["name"]
         client.redirect_uris = list(item.get("redirect_uris", []))
+        client.spa_redirect_uris = list(item.get("spa_redirect_uris", []))
         client.post_logout_redirect_uris = list(item.get("post_logout_redirect_uris", []))
         client.roles = list(item.get("roles", []))
         certificates = read_certificates(folder, folder / "clients.yaml", None, item)
@@ -219,8 +221,8 @@ def load(folder):
         elif not client.check_secret(secret):
             client.secret_hash = generate_password_hash(secret, method=method)
         extra = {k: v for k, v in item.items() if k not in
-                 ("client_id", "client_secret", "name", "redirect_uris", "post_logout_redirect_uris", "roles",
-                  "certificates", "allow_public_client_flows")}
+                 ("client_id", "client_secret", "name", "redirect_uris", "spa_redirect_uris", "post_logout_redirect_uris",
+                  "roles", "certificates", "allow_public_client_flows")}
         if client.extra != extra:
             client.extra = extra
     db.session.flush()

@@ -113,7 +113,6 @@ def discovery_document(segment, base, tid):
 def _cached_json(document):
     response = current_app.response_class(json.dumps(document), mimetype="application/json")
     response.headers["Cache-Control"] = "max-age=86400, private"
-    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 

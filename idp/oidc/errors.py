@@ -30,6 +30,8 @@ MESSAGES = {
     501481: "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
     900144: "The request body must contain the following parameter: '{parameter}'.",
     9002313: "Invalid request. Request is malformed or invalid. {detail}",
+    9002326: "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. Request origin: '{origin}'.",
+    9002327: "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.",
     900561: "The endpoint only accepts {method} requests. Received a {received} request.",
     7000112: "Application '{client_id}'({client_name}) is disabled.",
     500011: "The resource principal named {resource} was not found in the tenant named {tenant}.",

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from .. import clock, stamps
 from ..extensions import db
 from ..models import AuthorizationCode, Client, RefreshToken
-from . import tokens
+from . import cors, tokens
 from .errors import AADError, json_error_response
 from .urls import remembered
 
@@ -50,6 +50,7 @@ class MicrosoftServer(AuthorizationServer):
             token_hash=digest(refresh), client_id=request.client.client_id, user_id=request.user.id,
             scope=context.scope, sid=context.sid, auth_time=context.auth_time, amr=context.amr,
             kmsi=context.kmsi, issued_at=clock.now(), expires_at=clock.now() + RefreshToken.LIFETIME,
+            spa=bool(context.spa),  # a SPA's refresh tokens are redeemed cross-origin only (idp.oidc.cors)
         )
         if isinstance(context, RefreshToken):
             row.family = context.family
@@ -160,6 +161,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             code_challenge=data.get("code_challenge"), code_challenge_method=data.get("code_challenge_method"),
             sid=account.sid, auth_time=account.auth_time, amr=list(account.amr or ["pwd"]),
             kmsi=bool(account.kmsi), created_at=clock.now(), expires_at=clock.now() + AuthorizationCode.LIFETIME,
+            spa=request.client.is_spa_redirect(data.get("redirect_uri") or ""),
         )
         db.session.add(row)  # committed with the end of the flow (screens.finish)
 
@@ -177,6 +179,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             raise AADError("invalid_grant", 54005)
         if row.expires_at <= clock.now():
             raise AADError("invalid_grant", 70008)
+        cors.check_redemption(bool(row.spa))
         return row
 
     def delete_authorization_code(self, authorization_code):
@@ -213,6 +216,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             raise AADError("invalid_grant", 700082)
         if row.is_expired():
             raise AADError("invalid_grant", 700082)
+        cors.check_redemption(bool(row.spa))
         return row
 
     def authenticate_user(self, refresh_token):
