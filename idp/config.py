@@ -5,6 +5,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = Path(os.environ.get("IDP_SEEDS_DIR", PROJECT_ROOT / "seeds"))
+REFRESH_TOKEN_MODES = ("microsoft", "rotate")
 
 
 def data_dir(value=None):
@@ -44,6 +45,9 @@ def from_environment(overrides=None):
         "IDP_PASSWORD_HASH": env("IDP_PASSWORD_HASH", "scrypt:32768:8:1"),
         "IDP_SMTP_PORT": int(env("IDP_SMTP_PORT", "8425")),
         "IDP_LISTEN_HOST": env("IDP_LISTEN_HOST", "127.0.0.1"),
+        # microsoft: a refresh token stays valid after use, until it expires (Microsoft's behaviour);
+        # rotate: each use revokes it, and a reuse revokes every token of that sign-in (strict QA mode).
+        "IDP_REFRESH_TOKENS": env("IDP_REFRESH_TOKENS", "microsoft"),
         "IDP_LOCKOUT_THRESHOLD": 10,
         "IDP_LOCKOUT_SECONDS": 60,
         "SESSION_COOKIE_NAME": "ESTSAUTH",
@@ -61,6 +65,9 @@ def from_environment(overrides=None):
         "MAX_FORM_PARTS": 200,
     }
     config.update(overrides)
+    if config["IDP_REFRESH_TOKENS"] not in REFRESH_TOKEN_MODES:
+        raise ValueError(f"IDP_REFRESH_TOKENS must be one of {', '.join(REFRESH_TOKEN_MODES)}, "
+                         f"not {config['IDP_REFRESH_TOKENS']!r}")
     config["IDP_DATA_DIR"] = str(data_dir(config["IDP_DATA_DIR"]))
     if "SECRET_KEY" not in config:
         config["SECRET_KEY"] = secret_key(Path(config["IDP_DATA_DIR"]))

@@ -10,6 +10,7 @@ from werkzeug.security import generate_password_hash
 
 from . import config
 from .extensions import db
+from .oidc.resources import GRAPH_APP_ID, GRAPH_HOST
 from .oidc.urls import tenants_changed
 from .models import settings_changed
 from .models import AuthenticatorAccount, Client, Consent, Setting, Tenant, User
@@ -18,6 +19,9 @@ USER_STATES = ("invited", "registered", "mfa_sms", "mfa_authenticator", "mfa_tot
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
+# A scope or app role name as Entra accepts it (no space, no slash), and an App ID URI (api://…, https://…, urn:…).
+PERMISSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+IDENTIFIER_URI = re.compile(r"^[a-z][a-z0-9+.-]*:[^\s]+$", re.I)
 
 
 class SeedError(ValueError):
@@ -101,6 +105,7 @@ def validate(folder):
         read_certificates(folder, clients_path, index, item)
         if not isinstance(item.get("allow_public_client_flows", False), bool):
             raise SeedError(clients_path, index, "allow_public_client_flows", "must be true or false")
+    check_apis(clients_path, clients)
     users = _read(users_path, list)
     emails = set()
     for index, item in enumerate(users, 1):
@@ -162,6 +167,64 @@ def _b64(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+def check_apis(path, clients):
+    """Check what apps expose (identifier_uris, scopes, app_roles) and the app roles granted to them (app_role_assignments)."""
+    owners = {}
+    for index, item in enumerate(clients, 1):
+        uris = item.get("identifier_uris", [])
+        if not isinstance(uris, list) or not all(isinstance(u, str) and IDENTIFIER_URI.match(u) for u in uris):
+            raise SeedError(path, index, "identifier_uris", "must be a list of URIs, e.g. api://<client_id>")
+        for uri in uris:
+            if uri.rstrip("/").lower() in (GRAPH_HOST, GRAPH_APP_ID):
+                raise SeedError(path, index, "identifier_uris", f"{uri} is Microsoft Graph's")
+            if uri.rstrip("/") in owners:
+                raise SeedError(path, index, "identifier_uris", f"{uri} is already the identifier of another app")
+            owners[uri.rstrip("/")] = item
+        owners[item["client_id"]] = item
+        for field in ("scopes", "app_roles"):
+            names = item.get(field, [])
+            if not isinstance(names, list) or not all(isinstance(n, str) and PERMISSION.match(n) for n in names):
+                raise SeedError(path, index, field, "must be a list of names such as access_as_user or Data.Read.All "
+                                                    "(letters, digits, '.', '_', '-')")
+    for index, item in enumerate(clients, 1):
+        roles = item.get("roles", [])
+        if not isinstance(roles, list) or not all(isinstance(r, str) and PERMISSION.match(r) for r in roles):
+            raise SeedError(path, index, "roles", "must be a list of Microsoft Graph application permissions, e.g. User.Invite.All")
+        assignments = item.get("app_role_assignments", {})
+        if not isinstance(assignments, dict):
+            raise SeedError(path, index, "app_role_assignments",
+                            "must be a mapping of resource to role names, e.g. {https://graph.microsoft.com: [User.Invite.All]}")
+        for resource, names in assignments.items():
+            if not isinstance(names, list) or not all(isinstance(n, str) and PERMISSION.match(n) for n in names):
+                raise SeedError(path, index, "app_role_assignments", f"the roles of {resource} must be a list of role names")
+            key = str(resource).rstrip("/")
+            if key.lower() in (GRAPH_HOST, GRAPH_APP_ID):
+                continue
+            api = owners.get(key)
+            if api is None:
+                raise SeedError(path, index, "app_role_assignments",
+                                f"no app of this file exposes {resource} (give it identifier_uris), and it is not Microsoft Graph")
+            unknown = [n for n in names if n not in api.get("app_roles", [])]
+            if unknown:
+                raise SeedError(path, index, "app_role_assignments",
+                                f"{api['name']} defines no app role {unknown[0]} (its app_roles: {', '.join(api.get('app_roles', [])) or 'none'})")
+
+
+def assigned_roles(clients, item):
+    """A client's app_role_assignments as stored: {audience (Graph's app id or the API's client id): [roles]}."""
+    audiences = {}
+    for other in clients:
+        for uri in other.get("identifier_uris", []):
+            audiences[uri.rstrip("/")] = other["client_id"]
+        audiences[other["client_id"]] = other["client_id"]
+    stored = {}
+    for resource, names in (item.get("app_role_assignments") or {}).items():
+        key = str(resource).rstrip("/")
+        audience = GRAPH_APP_ID if key.lower() in (GRAPH_HOST, GRAPH_APP_ID) else audiences[key]
+        stored[audience] = [*stored.get(audience, []), *(n for n in names if n not in stored.get(audience, []))]
+    return stored
+
+
 def read_settings(folder):
     """Read the optional settings.yaml of a seed folder (captcha, mfa, faults, clock_offset_seconds)."""
     from .settings import SettingsError, check_faults, check_settings
@@ -211,6 +274,10 @@ def load(folder):
         client.spa_redirect_uris = list(item.get("spa_redirect_uris", []))
         client.post_logout_redirect_uris = list(item.get("post_logout_redirect_uris", []))
         client.roles = list(item.get("roles", []))
+        client.identifier_uris = list(item.get("identifier_uris", []))
+        client.scopes = list(item.get("scopes", []))
+        client.app_roles = list(item.get("app_roles", []))
+        client.app_role_assignments = assigned_roles(clients, item)
         certificates = read_certificates(folder, folder / "clients.yaml", None, item)
         if client.certificates != certificates:
             client.certificates = certificates
@@ -222,7 +289,8 @@ def load(folder):
             client.secret_hash = generate_password_hash(secret, method=method)
         extra = {k: v for k, v in item.items() if k not in
                  ("client_id", "client_secret", "name", "redirect_uris", "spa_redirect_uris", "post_logout_redirect_uris",
-                  "roles", "certificates", "allow_public_client_flows")}
+                  "roles", "certificates", "allow_public_client_flows",
+                  "identifier_uris", "scopes", "app_roles", "app_role_assignments")}
         if client.extra != extra:
             client.extra = extra
     db.session.flush()

@@ -8,7 +8,7 @@ from .. import clock
 from ..extensions import db
 from ..models import Client, Flow
 from .errors import AADError
-from . import tokens
+from . import resources
 from .server import redirect_error, server
 
 MAX_PARAM_LENGTH = 4096
@@ -59,9 +59,11 @@ def validate(tenant, args):
         return AADError("invalid_request", 900144, parameter="code_challenge", redirect_uri=redirect_uri, state=state)
     if not args.get("scope"):
         return AADError("invalid_request", 900144, parameter="scope", redirect_uri=redirect_uri, state=state)
-    if tokens.resource_scopes(args["scope"])[1] is None:
-        return AADError("invalid_scope", 70011, detail="A token can be issued for one resource only.",
-                        redirect_uri=redirect_uri, state=state)
+    try:
+        resources.delegated(client, args["scope"])  # one resource, known in the tenant, with these scopes
+    except AADError as error:
+        error.redirect_uri, error.state = redirect_uri, state
+        return error
     request = _oauth2_request(args.to_dict())
     try:
         # Validate without a user: prompt=none is decided by the caller, after the journey's checks.

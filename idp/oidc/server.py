@@ -9,13 +9,14 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode
+from flask import current_app
 from flask import request as flask_request
 from sqlalchemy import select, update
 
 from .. import clock, stamps
 from ..extensions import db
 from ..models import AuthorizationCode, Client, RefreshToken
-from . import cors, tokens
+from . import cors, resources, tokens
 from .errors import AADError, json_error_response
 from .urls import remembered
 
@@ -46,14 +47,18 @@ class MicrosoftServer(AuthorizationServer):
         if not refresh:
             return
         context = request.authorization_code or request.refresh_token
+        now, spa = clock.now(), bool(getattr(context, "spa", False))
         row = RefreshToken(
             token_hash=digest(refresh), client_id=request.client.client_id, user_id=request.user.id,
             scope=context.scope, sid=context.sid, auth_time=context.auth_time, amr=context.amr,
-            kmsi=context.kmsi, issued_at=clock.now(), expires_at=clock.now() + RefreshToken.LIFETIME,
-            spa=bool(context.spa),  # a SPA's refresh tokens are redeemed cross-origin only (idp.oidc.cors)
+            kmsi=context.kmsi, issued_at=now, spa=spa,  # a SPA's refresh tokens are redeemed cross-origin only (idp.oidc.cors)
+            # 90 days, sliding; a SPA's tokens keep the 24 hours of its sign-in (Microsoft: no sliding for SPAs).
+            expires_at=now + (RefreshToken.SPA_LIFETIME if spa else RefreshToken.LIFETIME),
         )
         if isinstance(context, RefreshToken):
             row.family = context.family
+            if spa:
+                row.expires_at = context.expires_at
         db.session.add(row)
 
     def authenticate_client(self, request, methods, endpoint="token"):
@@ -87,21 +92,21 @@ class MicrosoftServer(AuthorizationServer):
             return self.handle_response(*redirect_error(error, request))
         return json_error_response(error)
 
-    def generate_user_token(self, grant, user, scope, context, include_refresh_token):
-        """Return the token response of a user sign-in (code or refresh grant)."""
+    def generate_user_token(self, grant, user, token_scope, context, include_refresh_token):
+        """Return the token response of a user sign-in, for token_scope's resource (a resources.TokenScope)."""
         client = grant.request.client
-        access = tokens.access_token(user, client, scope, context)
+        access = tokens.access_token(user, client, token_scope, context)
         token = {
             "token_type": "Bearer",
-            "scope": tokens.granted_scope(scope),
+            "scope": token_scope.response_text,
             "expires_in": tokens.TOKEN_LIFETIME,
             "ext_expires_in": tokens.TOKEN_LIFETIME,
             "access_token": access,
         }
-        if include_refresh_token and "offline_access" in scope.split():
+        if include_refresh_token:
             token["refresh_token"] = "1.A" + secrets.token_urlsafe(48)
-        if "openid" in scope.split():
-            token["id_token"] = tokens.id_token(user, client, context, scope, access_token=access)
+        if "openid" in token_scope.oidc:
+            token["id_token"] = tokens.id_token(user, client, context, token_scope.text, access_token=access)
         if grant.request.payload.data.get("client_info") == "1":
             token["client_info"] = tokens.client_info(user)
         return token
@@ -154,28 +159,25 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         flow = request.flow
         account = request.session_account
         data = request.payload.data
+        granted = granted_at_sign_in(request.client, request.user.id, request.scope)
         row = AuthorizationCode(
             code_hash=digest(code), client_id=request.client.client_id, user_id=request.user.id,
             flow_id=flow.id if flow else None, redirect_uri=data.get("redirect_uri") or "",
-            scope=request.scope or "", nonce=data.get("nonce"),
+            scope=granted.text, nonce=data.get("nonce"),
             code_challenge=data.get("code_challenge"), code_challenge_method=data.get("code_challenge_method"),
             sid=account.sid, auth_time=account.auth_time, amr=list(account.amr or ["pwd"]),
             kmsi=bool(account.kmsi), created_at=clock.now(), expires_at=clock.now() + AuthorizationCode.LIFETIME,
             spa=request.client.is_spa_redirect(data.get("redirect_uri") or ""),
         )
         db.session.add(row)  # committed with the end of the flow (screens.finish)
+        resources.remember_consent(request.client, request.user.id, granted)
 
     def query_authorization_code(self, code, client):
         row = db.session.scalar(select(AuthorizationCode).where(AuthorizationCode.code_hash == digest(code)))
         if row is None or row.client_id != client.client_id:
             raise AADError("invalid_grant", 70000)
         if row.redeemed_at is not None:
-            # A replayed code revokes what it produced, as RFC 6749 recommends.
-            db.session.execute(update(RefreshToken).where(
-                RefreshToken.user_id == row.user_id, RefreshToken.client_id == row.client_id,
-                RefreshToken.issued_at >= row.created_at, RefreshToken.revoked_at.is_(None),
-            ).values(revoked_at=clock.now()))
-            db.session.commit()
+            # Microsoft revokes nothing on a replay (the tokens of that sign-in stay valid): it only refuses.
             raise AADError("invalid_grant", 54005)
         if row.expires_at <= clock.now():
             raise AADError("invalid_grant", 70008)
@@ -196,7 +198,27 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return authorization_code.user
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True):
-        return self.server.generate_user_token(self, user, scope, self.request.authorization_code, True)
+        code = self.request.authorization_code
+        token_scope = resources.delegated(self.request.client, code.scope)
+        return self.server.generate_user_token(self, user, token_scope, code, "offline_access" in token_scope.oidc)
+
+
+def granted_at_sign_in(client, user_id, scope):
+    """The TokenScope a sign-in grants: `{resource}/.default` becomes the consented scopes (an API's: all it exposes)."""
+    token_scope = resources.delegated(client, scope)
+    if resources.DEFAULT not in token_scope.names:
+        return token_scope
+    resource = token_scope.resource
+    consented = resources.consented(client, user_id).get(resource.audience, set())
+    static = ["User.Read"] if resource.is_graph else list(resource.scopes)
+    names = [n for n in token_scope.names if n != resources.DEFAULT]
+    names += [n for n in static + sorted(consented) if n not in names]
+    return token_scope.with_names(names)
+
+
+def refresh_token_mode():
+    """microsoft (a used refresh token stays valid) or rotate (strict: one use, reuse revokes the sign-in's tokens)."""
+    return current_app.config["IDP_REFRESH_TOKENS"]
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
@@ -208,26 +230,52 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if row is None:
             raise AADError("invalid_grant", 9002313, detail="The refresh token is malformed or unknown.")
         if row.is_revoked():
-            # A rotated token replayed: someone holds a copy; revoke the whole family.
-            db.session.execute(update(RefreshToken).where(
-                RefreshToken.family == row.family, RefreshToken.revoked_at.is_(None)
-            ).values(revoked_at=clock.now()))
-            db.session.commit()
+            if refresh_token_mode() == "rotate":
+                revoke_family(row)  # a rotated token replayed: someone holds a copy
             raise AADError("invalid_grant", 700082)
         if row.is_expired():
             raise AADError("invalid_grant", 700082)
         cors.check_redemption(bool(row.spa))
         return row
 
+    def _validate_token_scope(self, token):
+        """Accept any scope the user consented to, for any resource, or {resource}/.default; else AADSTS65001."""
+        client = self.request.client
+        wanted = resources.delegated(client, self.request.payload.scope or token.scope)
+        consented = resources.consented(client, token.user_id, also=[token.scope]).get(wanted.resource.audience, set())
+        names = [n for n in wanted.names if n != resources.DEFAULT]
+        if resources.DEFAULT in wanted.names:
+            names += sorted(consented - set(names))
+        if not names or not set(names) <= consented:
+            raise AADError("invalid_grant", 65001, suberror="consent_required", client_id=client.client_id,
+                           client_name=client.name)
+        self.request.token_scope = wanted.with_names(names)
+
     def authenticate_user(self, refresh_token):
         return refresh_token.user
 
     def revoke_old_credential(self, refresh_token):
-        refresh_token.revoked_at = clock.now()
+        """Microsoft's mode: the used token stays valid until it expires. Rotate mode: exactly one use wins."""
+        if refresh_token_mode() == "rotate":
+            # Conditional, so that of two requests racing with one token only one gets tokens.
+            table = RefreshToken.__table__
+            used = db.session.execute(table.update().where(
+                table.c.id == refresh_token.id, table.c.revoked_at.is_(None)).values(revoked_at=clock.now()))
+            if used.rowcount != 1:
+                db.session.rollback()
+                revoke_family(refresh_token)
+                raise AADError("invalid_grant", 700082)
         db.session.commit()
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True):
-        return self.server.generate_user_token(self, user, scope, self.request.refresh_token, True)
+        return self.server.generate_user_token(self, user, self.request.token_scope, self.request.refresh_token, True)
+
+
+def revoke_family(row):
+    """Revoke every refresh token of the sign-in a token came from (strict mode's reuse detection)."""
+    db.session.execute(update(RefreshToken).where(
+        RefreshToken.family == row.family, RefreshToken.revoked_at.is_(None)).values(revoked_at=clock.now()))
+    db.session.commit()
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
@@ -240,8 +288,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
                            detail="The scope requested for client credentials must be one resource followed by /.default.")
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=False):
-        resource = scope.split()[0][: -len("/.default")]
-        resource = tokens.GRAPH_HOST if resource.rstrip("/") in (tokens.GRAPH_HOST, tokens.GRAPH_APP_ID) else resource
+        resource = resources.require(self.request.client, scope.split()[0][: -len("/.default")])
         return {
             "token_type": "Bearer",
             "expires_in": tokens.TOKEN_LIFETIME,

@@ -10,11 +10,9 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 
 from .. import clock
+from .resources import GRAPH_APP_ID, GRAPH_HOST, app_roles  # noqa: F401  (GRAPH_*: re-exported)
 from .urls import issuer
 
-GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
-GRAPH_HOST = "https://graph.microsoft.com"
-OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
 TOKEN_LIFETIME = 3600
 
 
@@ -30,44 +28,6 @@ def _sign(claims):
     key = keystore().signing_key
     header = {"typ": "JWT", "alg": "RS256", "kid": key.kid}
     return jwt.encode(header, claims, key, algorithms=["RS256"])
-
-
-def resource_scopes(scope):
-    """Split a requested scope into (OIDC scopes, resource, resource scopes), as Microsoft reads it.
-
-    "User.Read" and "https://graph.microsoft.com/User.Read" are Microsoft Graph delegated scopes;
-    "api://app/Read" is scope "Read" of resource "api://app". With no resource scope, Graph User.Read.
-    """
-    oidc, resource, scp = [], None, []
-    for item in (scope or "").split():
-        if item in OIDC_SCOPES:
-            oidc.append(item)
-            continue
-        if "/" in item:
-            res, _, name = item.rpartition("/")
-        else:
-            res, name = GRAPH_HOST, item
-        if res.rstrip("/") in (GRAPH_HOST, GRAPH_APP_ID, "https://graph.microsoft.com/"):
-            res = GRAPH_HOST
-        if resource is not None and res != resource:
-            return oidc, None, None  # one resource per token, as Microsoft requires
-        resource = res
-        if name not in scp:
-            scp.append(name)
-    if resource is None:
-        resource, scp = GRAPH_HOST, ["User.Read"]
-    return oidc, resource, scp
-
-
-def audience(resource):
-    return GRAPH_APP_ID if resource == GRAPH_HOST else resource
-
-
-def granted_scope(scope):
-    """Return the scope string of a token response, e.g. "openid profile email https://graph.microsoft.com/User.Read"."""
-    oidc, resource, scp = resource_scopes(scope)
-    names = [f"{resource}/{s}" for s in scp]
-    return " ".join(oidc + names)
 
 
 def pairwise_sub(user, client_id):
@@ -121,16 +81,15 @@ def id_token(user, client, context, scope, access_token=None):
     return _sign(claims)
 
 
-def access_token(user, client, scope, context):
-    """Return a signed delegated access token (aud = the resource, scp = its scopes)."""
-    _, resource, scp = resource_scopes(scope)
+def access_token(user, client, token_scope, context):
+    """Return a signed delegated access token for token_scope's resource (aud = its audience, scp = its scopes)."""
     now = clock.timestamp()
     claims = _common(user, client, context, now)
     claims.update({
-        "aud": audience(resource),
+        "aud": token_scope.resource.audience,
         "azp": client.client_id,
         "azpacr": "0" if client.is_public else "1",
-        "scp": " ".join(scp),
+        "scp": token_scope.scp,
         "amr": list(context.amr or ["pwd"]),
         "acr": "1",
         "idtyp": "user",
@@ -139,24 +98,26 @@ def access_token(user, client, scope, context):
 
 
 def app_token(client, resource):
-    """Return a signed app-only access token for client credentials (roles, no scp)."""
+    """Return a signed app-only access token for `resource` (roles: those assigned to the client for it, no scp)."""
     now = clock.timestamp()
     claims = {
-        "aud": audience(resource),
+        "aud": resource.audience,
         "iss": issuer(client.tenant_id),
         "iat": now,
         "nbf": now,
         "exp": now + TOKEN_LIFETIME,
         "azp": client.client_id,
-        "azpacr": "1",
+        "azpacr": "1" if client.secret_hash else "2",  # 2: a certificate
         "idtyp": "app",
         "oid": client.object_id,
         "sub": client.object_id,
         "tid": client.tenant_id,
-        "roles": list(client.roles or []),
         "uti": _b64(secrets.token_bytes(16)),
         "ver": "2.0",
     }
+    roles = app_roles(client, resource)
+    if roles:  # Microsoft leaves the claim out when the app holds no role on the resource
+        claims["roles"] = roles
     return _sign(claims)
 
 

@@ -1,0 +1,200 @@
+"""What a token is for: Microsoft Graph, or an app registration of the tenant that exposes an API.
+
+A request names a resource by an identifier ("https://graph.microsoft.com", "api://{client id}", the
+API's client id); its tokens name it by its audience: Graph's app id, or the API's client id (v2.0).
+Delegated scopes are "{identifier}/{name}" ("User.Read" alone is Graph's); "{identifier}/.default"
+stands for every scope the user consented to for that resource (or, for an app, its assigned roles).
+"""
+from dataclasses import dataclass, replace
+
+from sqlalchemy import select
+
+from .. import stamps
+from ..extensions import db
+from ..models import Client, Consent
+from .errors import AADError
+from .urls import remembered
+
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+GRAPH_HOST = "https://graph.microsoft.com"
+OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
+# The order of Microsoft's token responses ("User.Read profile openid email"); offline_access is not echoed.
+RESPONSE_OIDC_ORDER = ("profile", "openid", "email")
+DEFAULT = ".default"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource as a request named it (identifier) and as its tokens name it (audience)."""
+
+    identifier: str
+    audience: str
+    name: str
+    scopes: tuple = ()  # delegated scope names it exposes (Graph: any name)
+    app_roles: tuple = ()  # application roles it defines (Graph: any name)
+    identifiers: tuple = ()  # every identifier that names it
+
+    @property
+    def is_graph(self):
+        return self.audience == GRAPH_APP_ID
+
+    def exposes(self, scope_name):
+        return self.is_graph or scope_name in self.scopes
+
+    def scope_text(self, scope_name):
+        """A scope as a token response writes it: Microsoft's short form for Graph."""
+        return scope_name if self.is_graph else f"{self.identifier}/{scope_name}"
+
+
+GRAPH = Resource(GRAPH_HOST, GRAPH_APP_ID, "Microsoft Graph", identifiers=(GRAPH_HOST, GRAPH_APP_ID))
+
+
+def apis(tenant_id):
+    """Return the APIs the tenant's app registrations expose (on SQLite kept until the tenants change)."""
+    def load():
+        rows = db.session.scalars(select(Client).where(Client.tenant_id == tenant_id)).all()
+        return tuple(api_of(row) for row in rows if row.identifier_uris or row.scopes or row.app_roles)
+
+    if not stamps.one_host():
+        return load()
+    return remembered("apis", tenant_id, load)
+
+
+def api_of(client):
+    """The Resource an app registration exposes."""
+    identifiers = tuple(u.rstrip("/") for u in client.identifier_uris or []) + (client.client_id,)
+    return Resource(identifiers[0], client.client_id, client.name, tuple(client.scopes or []),
+                    tuple(client.app_roles or []), identifiers)
+
+
+def find(tenant_id, identifier):
+    """Return the Resource an identifier names in a tenant, or None."""
+    key = (identifier or "").strip().rstrip("/")
+    if key.lower() in (GRAPH_HOST, GRAPH_APP_ID):
+        return GRAPH
+    for api in apis(tenant_id):
+        if key in api.identifiers:
+            return replace(api, identifier=key)
+    return None
+
+
+def require(client, identifier):
+    """Return the Resource an identifier names in the client's tenant, or raise AADSTS500011."""
+    resource = find(client.tenant_id, identifier)
+    if resource is None:
+        raise AADError("invalid_resource", 500011, resource=identifier, tenant=_tenant_name(client))
+    return resource
+
+
+def _tenant_name(client):
+    tenant = client.tenant
+    return tenant.name if tenant is not None else client.tenant_id
+
+
+def split(scope):
+    """Split a scope string into (OIDC scopes, resource identifier, scope names), without a database.
+
+    "User.Read" is a Graph scope; "api://app/Read" is scope "Read" of "api://app". With no resource
+    scope, Graph's User.Read (as Microsoft does). Two resources give (oidc, None, None): a token is
+    for one resource.
+    """
+    oidc, identifier, names = [], None, []
+    for item in (scope or "").split():
+        if item in OIDC_SCOPES:
+            if item not in oidc:
+                oidc.append(item)
+            continue
+        if "/" in item:
+            res, _, name = item.rpartition("/")
+        else:
+            res, name = GRAPH_HOST, item
+        res = res.rstrip("/")
+        if res.lower() in (GRAPH_HOST, GRAPH_APP_ID):
+            res = GRAPH_HOST
+        if identifier is not None and res != identifier:
+            return oidc, None, None
+        identifier = res
+        if name not in names:
+            names.append(name)
+    if identifier is None:
+        identifier, names = GRAPH_HOST, ["User.Read"]
+    return oidc, identifier, names
+
+
+@dataclass(frozen=True)
+class TokenScope:
+    """What a delegated token is for: OpenID scopes, one resource, and that resource's scope names."""
+
+    oidc: tuple
+    resource: Resource
+    names: tuple
+
+    @property
+    def scp(self):
+        return " ".join(self.names)
+
+    @property
+    def text(self):
+        """The whole scope, to store with a code or a refresh token."""
+        return " ".join(list(self.oidc) + [self.resource.scope_text(n) for n in self.names])
+
+    @property
+    def response_text(self):
+        """The scope of a token response, as Microsoft writes it: "User.Read profile openid email"."""
+        oidc = [s for s in RESPONSE_OIDC_ORDER if s in self.oidc]
+        return " ".join([self.resource.scope_text(n) for n in self.names] + oidc)
+
+    def with_names(self, names):
+        return replace(self, names=tuple(names))
+
+
+def delegated(client, scope):
+    """Read a delegated scope for a client: AADSTS70011 for two resources or an unknown scope, 500011 for an unknown resource."""
+    oidc, identifier, names = split(scope)
+    if identifier is None:
+        raise AADError("invalid_scope", 70011, detail="A token can be issued for one resource only.")
+    resource = require(client, identifier)
+    for name in names:
+        if name != DEFAULT and not resource.exposes(name):
+            raise AADError("invalid_scope", 70011,
+                           detail=f"The scope '{identifier}/{name}' does not exist on the resource '{identifier}'.")
+    return TokenScope(tuple(oidc), resource, tuple(names))
+
+
+def consented(client, user_id, also=()):
+    """Return {audience: set of scope names} the user consented to for this client (plus scope strings `also`)."""
+    consent = db.session.scalar(select(Consent).where(Consent.user_id == user_id, Consent.client_id == client.client_id))
+    items = list(consent.scopes or []) if consent is not None else []
+    for text in also:
+        items.extend((text or "").split())
+    granted = {}
+    for item in items:
+        if item in OIDC_SCOPES:
+            continue
+        _, identifier, names = split(item)
+        resource = find(client.tenant_id, identifier)
+        if resource is not None and names[0] != DEFAULT:
+            granted.setdefault(resource.audience, set()).add(names[0])
+    return granted
+
+
+def remember_consent(client, user_id, token_scope):
+    """Add what a sign-in granted to the user's consent for this client (Microsoft's consent is cumulative)."""
+    consent = db.session.scalar(select(Consent).where(Consent.user_id == user_id, Consent.client_id == client.client_id))
+    items = token_scope.text.split()
+    if consent is None:
+        db.session.add(Consent(user_id=user_id, client_id=client.client_id, scopes=items))
+        return
+    known = list(consent.scopes or [])
+    added = [item for item in items if item not in known]
+    if added:
+        consent.scopes = known + added
+
+
+def app_roles(client, resource):
+    """The application roles granted to a client for one resource (its app_role_assignments)."""
+    assigned = list((client.app_role_assignments or {}).get(resource.audience, []))
+    if resource.is_graph:
+        # `roles` in clients.yaml: Graph application permissions, as before app_role_assignments.
+        assigned += [role for role in client.roles or [] if role not in assigned]
+    return assigned
