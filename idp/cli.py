@@ -46,6 +46,9 @@ def server_options(func):
     func = click.option("--threads", default=4, show_default=True,
                         help="Threads per worker (gthread workers, keep-alive connections); 1 for sync workers.")(func)
     func = click.option("--debug", is_flag=True, help="Flask's development server (never in front of users).")(func)
+    func = click.option("--keep-alive", "keep_alive", default=config.KEEPALIVE_SECONDS, show_default=True,
+                        type=click.IntRange(1), help="Seconds an idle keep-alive connection stays open "
+                        "(longer than clients keep idle connections; gthread workers, i.e. --threads > 1).")(func)
     return func
 
 
@@ -62,7 +65,7 @@ def _tls(use_https, host):
 @click.option("--no-smtp", is_flag=True, help="Do not start the loopback SMTP server of the dev mailbox "
               "(also IDP_SMTP=off; its port is IDP_SMTP_PORT, 8425).")
 @server_options
-def serve(port, host, use_https, workers, threads, debug, no_smtp):
+def serve(port, host, use_https, workers, threads, debug, no_smtp, keep_alive):
     """Run the IdP alone."""
     ca, cert, key = _tls(use_https, host)
     scheme = "https" if use_https else "http"
@@ -85,7 +88,7 @@ def serve(port, host, use_https, workers, threads, debug, no_smtp):
     from .serving import serve as run
 
     run(lambda: app, host, port, workers=workers, threads=threads, certfile=str(cert) if cert else None,
-        keyfile=str(key) if key else None, debug=debug, on_ready=ready)
+        keyfile=str(key) if key else None, debug=debug, on_ready=ready, keepalive=keep_alive)
 
 
 @main.command()
@@ -93,7 +96,7 @@ def serve(port, host, use_https, workers, threads, debug, no_smtp):
 @click.option("--client-port", default=8401, show_default=True)
 @click.option("--reset", is_flag=True, help="Start again from the seeds (the Espace Client's database too).")
 @server_options
-def up(idp_port, client_port, reset, host, use_https, workers, threads, debug):
+def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, keep_alive):
     """Run the IdP and the Espace Client together, print every URL, stop both on Ctrl-C."""
     app = _app()
     ensure_seeded(app, reset=reset)
@@ -114,7 +117,8 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug):
         reset_database(create_client_app())
     _write_runtime(idp_url=idp_url, client_url=client_url if has_client else None, domain=domain,
                    ca=str(ca) if ca else None)
-    common = ["--host", host, "--workers", str(workers), "--threads", str(threads)] + (["--https"] if use_https else []) + (["--debug"] if debug else [])
+    common = ["--host", host, "--workers", str(workers), "--threads", str(threads), "--keep-alive", str(keep_alive)] + (
+        ["--https"] if use_https else []) + (["--debug"] if debug else [])
     children = []
     _handle_stop_signals(children)
     children.append(subprocess.Popen([sys.executable, "-P", "-m", "idp.cli", "serve", "--port", str(idp_port), *common],
@@ -286,7 +290,7 @@ def _supervise(children):
 @click.option("--port", default=8401, show_default=True)
 @click.option("--reset", is_flag=True, help="Wipe the Espace Client's database first.")
 @server_options
-def client(port, reset, host, use_https, workers, threads, debug):
+def client(port, reset, host, use_https, workers, threads, debug, keep_alive):
     """Run the Espace Client alone; it signs in through CLIENT_AUTHORITY (the local IdP by default)."""
     _, cert, key = _tls(use_https, host)
     scheme = "https" if use_https else "http"

@@ -5,6 +5,13 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = Path(os.environ.get("IDP_SEEDS_DIR", PROJECT_ROOT / "seeds"))
+# Seconds an idle keep-alive connection stays open. It must outlast the idle time of the clients'
+# connection pools, so that the client always drops an idle connection before the server does: a
+# server that closes first races a client reusing the connection at that moment ("other side
+# closed", "connection reset"). gunicorn's default, 2 s, is shorter than Node's fetch (undici, 4 s);
+# 120 s also outlasts Go's 90 s and .NET's 60 s. An idle connection costs a socket in the gthread
+# worker's poller, not a thread; past worker_connections (1000) gunicorn answers "Connection: close".
+KEEPALIVE_SECONDS = 120
 REFRESH_TOKEN_MODES = ("microsoft", "rotate")
 
 

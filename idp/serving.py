@@ -3,6 +3,8 @@ import gc
 
 from gunicorn.app.base import BaseApplication
 
+from . import config
+
 
 class GunicornApp(BaseApplication):
     def __init__(self, factory, options):
@@ -28,7 +30,8 @@ def _post_fork(server, worker):
             ext.engine.dispose(close=False)
 
 
-def serve(factory, host, port, workers=2, threads=1, certfile=None, keyfile=None, debug=False, on_ready=None):
+def serve(factory, host, port, workers=2, threads=1, certfile=None, keyfile=None, debug=False, on_ready=None,
+          keepalive=config.KEEPALIVE_SECONDS):
     """Run the app until interrupted."""
     if debug:
         app = factory()
@@ -48,6 +51,7 @@ def serve(factory, host, port, workers=2, threads=1, certfile=None, keyfile=None
         "loglevel": "warning",
         "timeout": 60,
         "graceful_timeout": 5,
+        "keepalive": keepalive,  # gthread workers only: sync workers close every connection
         "post_fork": _post_fork,
         "when_ready": (lambda server: on_ready()) if on_ready else None,
         "control_socket_disable": True,

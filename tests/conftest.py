@@ -69,9 +69,10 @@ def free_port():
 class LiveServer:
     """`idp-emulator serve` in a subprocess on a free port, on its own data folder."""
 
-    def __init__(self, data_dir, https=False, extra_env=None):
+    def __init__(self, data_dir, https=False, extra_env=None, serve_args=()):
         self.data_dir = Path(data_dir)
         self.https = https
+        self.serve_args = list(serve_args)  # more `serve` options, e.g. ["--keep-alive", "1"]
         self.port = free_port()
         # Its own SMTP port, so mail sent by one live server never lands in another's mailbox.
         self.extra_env = {"IDP_SMTP_PORT": str(free_port()), **(extra_env or {})}
@@ -100,6 +101,7 @@ class LiveServer:
         args = [sys.executable, "-m", "idp.cli", "serve", "--port", str(self.port), "--workers", "2"]
         if self.https:
             args.append("--https")
+        args += self.serve_args
         self.log = open(self.output, "ab")
         self.process = subprocess.Popen(args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
