@@ -3,12 +3,13 @@ from dataclasses import dataclass
 
 from authlib.oauth2 import OAuth2Error, OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from flask import redirect, url_for
 
 from .. import clock
 from ..extensions import db
 from ..models import Client, Flow
 from .errors import AADError
-from . import resources
+from . import grants, resources
 from .server import redirect_error, server
 
 MAX_PARAM_LENGTH = 4096
@@ -92,6 +93,10 @@ def error_response(error, params):
 
 def resume(flow, account):
     """Finish a flow's authorization request: issue the code and send it back to the client."""
+    if flow.get("device_code"):
+        # The device page's journey: the device code is approved, the browser sees the confirmation.
+        grants.approve_device(flow, account)
+        return redirect(url_for("device.done", flow_id=flow.id))
     request = _oauth2_request(dict(flow.params))
     request.flow = flow
     request.session_account = account
@@ -104,6 +109,10 @@ def resume(flow, account):
 
 def deny(flow, error):
     """End a flow with an error sent back to the client (consent declined, prompt=none failures)."""
+    if flow.get("device_code"):
+        grants.decline_device(flow)
+        db.session.commit()
+        return redirect(url_for("device.done", flow_id=flow.id))
     params = dict(flow.params)
     error.redirect_uri = params.get("redirect_uri") or db.session.get(Client, flow.client_id).get_default_redirect_uri()
     error.state = params.get("state")

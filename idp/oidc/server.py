@@ -46,7 +46,7 @@ class MicrosoftServer(AuthorizationServer):
         refresh = token.get("refresh_token")
         if not refresh:
             return
-        context = request.authorization_code or request.refresh_token
+        context = request.authorization_code or request.refresh_token or request.credential  # credential: idp.oidc.grants
         now, spa = clock.now(), bool(getattr(context, "spa", False))
         row = RefreshToken(
             token_hash=digest(refresh), client_id=request.client.client_id, user_id=request.user.id,
@@ -62,7 +62,13 @@ class MicrosoftServer(AuthorizationServer):
         db.session.add(row)
 
     def authenticate_client(self, request, methods, endpoint="token"):
-        """Authenticate the client as Microsoft does: basic or post secret, or none for public clients."""
+        """Authenticate the client as Microsoft does: basic or post secret, a certificate assertion, or none for public clients."""
+        if "client_assertion" in request.payload.data or "client_assertion_type" in request.payload.data:
+            from .grants import authenticate_by_assertion
+
+            client = authenticate_by_assertion(self.query_client, request)
+            request.auth_method = "private_key_jwt"
+            return client
         try:
             client_id, secret = extract_basic_authorization(request.headers)
         except (ValueError, TypeError, UnicodeDecodeError):
@@ -317,3 +323,6 @@ def init_app(app):
     server.register_grant(AuthorizationCodeGrant, [S256Challenge(required=True), MicrosoftOpenIDCode(require_nonce=False)])
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)
+    from . import grants
+
+    grants.register(server)
