@@ -6,7 +6,7 @@ from idp.models import Client
 from idp.oidc.redirects import registered
 from idp.oidc.urls import tenants_changed
 
-from .conftest import PUBLIC_CLIENT_ID, TENANT_ID
+from .conftest import PUBLIC_CLIENT_ID, TENANT, TENANT_ID
 from .helpers import authorize_url
 
 REGISTERED = ["http://localhost", "http://127.0.0.1:8402/callback", "http://[::1]/cb", "https://localhost:8443/cb",
@@ -65,3 +65,11 @@ def test_authorize_matches_the_port_of_other_hosts(app, client):
     refused, _ = authorize_url(redirect_uri="https://app.example.fr:9443/cb", **base)
     response = client.get(refused)
     assert response.status_code == 400 and "AADSTS50011" in response.get_data(as_text=True)
+
+
+def test_logout_returns_to_a_loopback_post_logout_uri_on_any_port(client):
+    # The SPA registers http://127.0.0.1:8403/; MSAL.js runs it on whatever port the developer chose.
+    response = client.get(f"/{TENANT}/oauth2/v2.0/logout?post_logout_redirect_uri=http://127.0.0.1:52017/")
+    assert response.status_code == 302 and response.location == "http://127.0.0.1:52017/"
+    https = client.get(f"/{TENANT}/oauth2/v2.0/logout?post_logout_redirect_uri=https://127.0.0.1:52017/")
+    assert https.status_code == 200 and https.location is None

@@ -14,7 +14,7 @@ from ..journey import next_screen
 from ..journey.recorder import record
 from ..models import Client, User
 from ..oidc import authorize as authz
-from ..oidc import tokens
+from ..oidc import redirects, tokens
 from ..oidc.errors import MESSAGES, AADError, json_error_response
 from ..oidc.server import server
 from ..oidc.urls import META_TENANTS, PERSONAL_TENANT_ID, base_url, cached_tenant, issuer, tenant_id
@@ -255,8 +255,8 @@ def logout(tenant):
         select(Client).where(Client.tenant_id == tenant.id)).all()
     for client in filter(None, clients):
         allowed.update(client.post_logout_redirect_uris or [])
-        allowed.update(_origins(client.redirect_uris))
-    if target and (target in allowed or _origin(target) + "/" in allowed):
+        allowed.update(_origins([*client.redirect_uris, *(client.spa_redirect_uris or [])]))
+    if target and (redirects.registered(allowed, target) or redirects.registered(allowed, _origin(target) + "/")):
         state = request.values.get("state")
         from authlib.common.urls import add_params_to_uri
 
