@@ -17,6 +17,7 @@ from ..oidc import authorize as authz
 from ..oidc import redirects, tokens
 from ..oidc.errors import MESSAGES, AADError, json_error_response
 from ..oidc.server import server
+from ..oidc.grants import SUPPORTED_GRANT_TYPES
 from ..oidc.urls import META_TENANTS, PERSONAL_TENANT_ID, base_url, cached_tenant, issuer, tenant_id
 from .screens import current_browser, go_next
 
@@ -49,7 +50,7 @@ class TenantNotFound(Exception):
 @bp.errorhandler(TenantNotFound)
 def tenant_not_found(exc):
     error = AADError("invalid_tenant", 90002, tenant=exc.segment)
-    if request.endpoint in ("oauth.authorize", "oauth.logout"):
+    if request.endpoint in ("oauth.authorize", "oauth.logout", "v1.authorize", "v1.logout"):
         return error_page(error)
     return json_error_response(error)
 
@@ -89,7 +90,8 @@ def discovery_document(segment, base, tid):
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        # Only the code flow is served (Microsoft also lists the implicit and hybrid types): README, "Discovery".
+        "response_types_supported": ["code"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "issuer": f"{base}/{tid}/v2.0",
         "request_uri_parameter_supported": False,
@@ -107,6 +109,7 @@ def discovery_document(segment, base, tid):
         "msgraph_host": host,
         "rbac_url": base,
         "code_challenge_methods_supported": ["S256"],
+        "grant_types_supported": list(SUPPORTED_GRANT_TYPES),
     }
 
 
