@@ -102,3 +102,37 @@ def test_an_app_exposing_an_api_is_seeded_with_what_it_exposes(app):
         assert api.app_roles == ["Data.Read.All"]
         assert db.session.get(Client, CLIENT_ID).app_role_assignments == {GRAPH_ID: ["User.Invite.All"],
                                                                          API_ID: ["Data.Read.All"]}
+
+
+def assert_graph_401(response, message):
+    assert response.status_code == 401, response.get_data(as_text=True)
+    error = response.json["error"]
+    assert error["code"] == "InvalidAuthenticationToken" and error["message"] == message
+    assert error["innerError"]["request-id"] and error["innerError"]["date"]
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith("Bearer ") and 'client_id="00000003-0000-0000-c000-000000000000"' in challenge
+
+
+def test_userinfo_and_graph_refuse_an_id_token_and_another_apis_token(browser, client):
+    params, verifier, _ = sign_in(browser)
+    graph = redeem(client, params["code"], verifier).json
+    params, verifier, _ = sign_in(browser, scope=f"openid profile {API_SCOPE}")
+    api = redeem(client, params["code"], verifier).json
+    for path in ("/oidc/userinfo", "/v1.0/me"):
+        assert client.get(path, headers={"Authorization": f"Bearer {graph['access_token']}"}).status_code == 200
+        for token in (graph["id_token"], api["access_token"], api["id_token"]):
+            response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert_graph_401(response, "Access token validation failure. Invalid audience.")
+        assert_graph_401(client.get(path), "Access token is empty.")
+        assert_graph_401(client.get(path, headers={"Authorization": "Basic abc"}), "Access token is empty.")
+        assert_graph_401(client.get(path, headers={"Authorization": "Bearer abc.def.ghi"}),
+                         "Access token validation failure.")
+
+
+def test_graph_me_with_an_app_token_is_graphs_400(client):
+    token = app_token(client, "https://graph.microsoft.com/.default").json["access_token"]
+    response = client.get("/v1.0/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 400 and response.json["error"]["code"] == "BadRequest"
+    assert response.json["error"]["message"] == "/me request is only valid with delegated authentication flow."
+    assert_graph_401(client.get("/oidc/userinfo", headers={"Authorization": f"Bearer {token}"}),
+                     "Access token validation failure. The token has no user.")

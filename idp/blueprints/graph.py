@@ -1,6 +1,4 @@
 """The small Microsoft Graph surface for invitations: POST /v1.0/invitations and the redeem link."""
-import uuid
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, render_template, request
@@ -10,7 +8,7 @@ from .. import clock, invitations
 from ..extensions import csrf, db
 from ..journey.recorder import record
 from ..models import Flow, Invitation, Tenant, User
-from ..oidc import tokens
+from ..oidc.bearer import graph_error, graph_token
 from ..oidc.urls import base_url
 from ..seeds import EMAIL
 from .screens import current_browser, go_next
@@ -18,28 +16,13 @@ from .screens import current_browser, go_next
 bp = Blueprint("graph", __name__)
 
 INVITE_ROLE = "User.Invite.All"
-GRAPH_AUDIENCES = (tokens.GRAPH_APP_ID, tokens.GRAPH_HOST, tokens.GRAPH_HOST + "/")
-
-
-def graph_error(status, code, message):
-    """Return an error in Microsoft Graph's JSON shape."""
-    response = jsonify({"error": {"code": code, "message": message, "innerError": {
-        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"), "request-id": str(uuid.uuid4()),
-        "client-request-id": request.headers.get("client-request-id") or str(uuid.uuid4())}}})
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    return response
 
 
 def app_claims():
     """Return (claims, None) for a valid app-only Graph token, or (None, error response)."""
-    header = request.headers.get("Authorization", "")
-    if not header.lower().startswith("bearer ") or not header[7:].strip():
-        return None, graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
-    claims = tokens.decode(header[7:].strip(), audience_check=GRAPH_AUDIENCES)
-    if claims is None:
-        return None, graph_error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience, signature or expiry.")
+    claims, error = graph_token()
+    if error is not None:
+        return None, error
     if INVITE_ROLE not in (claims.get("roles") or []):
         return None, graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
     return claims, None

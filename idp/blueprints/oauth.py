@@ -15,6 +15,7 @@ from ..journey.recorder import record
 from ..models import Client, User
 from ..oidc import authorize as authz
 from ..oidc import redirects, tokens
+from ..oidc.bearer import graph_error, require_graph_token
 from ..oidc.errors import MESSAGES, AADError, json_error_response
 from ..oidc.server import server
 from ..oidc.grants import SUPPORTED_GRANT_TYPES
@@ -276,46 +277,35 @@ def _origins(uris):
     return {_origin(u) + "/" for u in uris}
 
 
-def bearer_claims():
-    header = request.headers.get("Authorization", "")
-    if not header.lower().startswith("bearer "):
+def token_user(token):
+    """The user a delegated Graph token was issued for, or None (an app-only token has none)."""
+    if token.is_app:
         return None
-    return tokens.decode(header[7:].strip())
-
-
-def _unauthorized(message):
-    response = jsonify({"error": {"code": "InvalidAuthenticationToken", "message": message,
-                                  "innerError": {"date": datetime.now(UTC).isoformat(), "request-id": str(uuid.uuid4())}}})
-    response.status_code = 401
-    response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    return response
-
-
-def token_user():
-    claims = bearer_claims()
-    if claims is None or claims.get("idtyp") == "app":
-        return None, None
-    user = db.session.scalar(select(User).where(User.oid == claims.get("oid")))
-    return user, claims
+    return db.session.scalar(select(User).where(User.oid == token.get("oid")))
 
 
 @bp.route("/oidc/userinfo", methods=["GET", "POST"])
 @csrf.exempt
-def userinfo():
-    user, claims = token_user()
+@require_graph_token
+def userinfo(token):
+    user = token_user(token)
     if user is None:
-        return _unauthorized("Access token is empty, invalid or expired.")
+        return graph_error(401, "InvalidAuthenticationToken", "Access token validation failure. The token has no user.")
     return jsonify({
-        "sub": claims["sub"], "name": user.name, "family_name": user.family_name,
+        "sub": token["sub"], "name": user.name, "family_name": user.family_name,
         "given_name": user.given_name, "picture": f"{base_url()}/v1.0/me/photo/$value", "email": user.email,
     })
 
 
 @bp.route("/v1.0/me")
-def graph_me():
-    user, claims = token_user()
+@require_graph_token
+def graph_me(token):
+    if token.is_app:
+        return graph_error(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+    user = token_user(token)
     if user is None:
-        return _unauthorized("Access token is empty, invalid or expired.")
+        return graph_error(404, "Request_ResourceNotFound", f"Resource '{token.get('oid')}' does not exist or one of "
+                                                            "its queried reference-property objects are not present.")
     return jsonify({
         "@odata.context": f"{base_url()}/v1.0/$metadata#users/$entity",
         "businessPhones": [], "displayName": user.name, "givenName": user.given_name,
