@@ -327,7 +327,7 @@ def authenticate_by_assertion(query_client, request):
     if not assertion:
         raise AADError("invalid_request", 900144, parameter="client_assertion")
     try:
-        unverified = jws.extract_compact(assertion.encode())
+        unverified = jws.extract_compact(assertion.encode(), registry=_assertion_registry())
         headers = unverified.headers()
         claims = _unverified_claims(unverified)  # only to find the client and its certificate; verified below
     except (JoseError, ValueError, TypeError):
@@ -340,11 +340,20 @@ def authenticate_by_assertion(query_client, request):
         raise AADError("unauthorized_client", 700016, client_id=client_id, tenant=_tenant_segment())
     certificate = _registered_certificate(client, headers)
     try:
-        verified = jwt.decode(assertion, _public_key(certificate), algorithms=["RS256", "PS256"])
+        verified = jwt.decode(assertion, _public_key(certificate), registry=_assertion_registry())
     except (JoseError, ValueError, TypeError):
         raise AADError("invalid_client", 700027, detail="Client assertion failed signature validation.") from None
     _check_claims(client, verified.claims)
     return client
+
+
+class AssertionRegistry(jws.JWSRegistry):
+    # MSAL puts the whole certificate chain in the header (x5c) when given the certificate: beyond joserfc's 512 bytes.
+    max_header_length = 16384
+
+
+def _assertion_registry():
+    return AssertionRegistry(algorithms=["RS256", "PS256"])
 
 
 def _unverified_claims(compact):
@@ -363,13 +372,29 @@ def _tenant_segment():
 
 
 def _registered_certificate(client, headers):
+    """The registered certificate the header's x5t#S256 or x5t names (base64url, or base64 as MSAL writes x5t)."""
     for certificate in client.certificates or []:
-        if headers.get("x5t#S256") == certificate["x5t#S256"] or headers.get("x5t") == certificate["x5t"]:
-            return certificate
+        for name in ("x5t#S256", "x5t"):
+            if _same_thumbprint(headers.get(name), certificate[name]):
+                return certificate
     thumbprint = headers.get("x5t#S256") or headers.get("x5t") or ""
     raise AADError("invalid_client", 700027, detail=(
         "The certificate with identifier used to sign the client assertion is not registered on application. "
         f"[Reason - The key was not found., Thumbprint of key used by client: '{thumbprint}']"))
+
+
+def _same_thumbprint(sent, registered):
+    if not isinstance(sent, str) or not sent:
+        return False
+    try:
+        return base64.urlsafe_b64decode(_padded(sent.replace("+", "-").replace("/", "_"))) == \
+            base64.urlsafe_b64decode(_padded(registered))
+    except ValueError:
+        return False
+
+
+def _padded(value):
+    return value.rstrip("=") + "=" * (-len(value.rstrip("=")) % 4)
 
 
 def _public_key(certificate):
@@ -384,8 +409,9 @@ def _check_claims(client, claims):
     if claims.get("iss") != client.client_id or claims.get("sub") != client.client_id:
         raise AADError("invalid_client", 700021)
     exp, nbf = claims.get("exp"), claims.get("nbf")
-    if not isinstance(exp, int) or (nbf is not None and not isinstance(nbf, int)):
+    if not _numeric_date(exp) or (nbf is not None and not _numeric_date(nbf)):
         raise AADError("invalid_client", 700027, detail="Client assertion must have numeric 'exp' (and 'nbf') claims.")
+    exp, nbf = int(exp), (int(nbf) if nbf is not None else None)
     if exp + leeway <= now or (nbf is not None and nbf - leeway > now):
         raise AADError("invalid_client", 700024, now=now, nbf=nbf if nbf is not None else "(no nbf)", exp=exp)
     audience = claims.get("aud")
@@ -396,6 +422,11 @@ def _check_claims(client, claims):
     if not isinstance(jti, str) or not jti:
         raise AADError("invalid_client", 700027, detail="Client assertion must have a 'jti' claim.")
     _use_once(client, jti, exp)
+
+
+def _numeric_date(value):
+    # RFC 7519 NumericDate: seconds, possibly fractional (MSAL Python sends floats).
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _is_token_endpoint(audience, client):
