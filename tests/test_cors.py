@@ -11,7 +11,9 @@ SPA_REDIRECT_URI = "http://127.0.0.1:52017/"
 OTHER_ORIGIN = "https://evil.example"
 TOKEN_PATH = f"/{TENANT}/oauth2/v2.0/token"
 PUBLIC_PATHS = [f"/{TENANT}/v2.0/.well-known/openid-configuration", f"/{TENANT}/discovery/v2.0/keys",
-                "/common/discovery/instance", "/oidc/userinfo", "/v1.0/me"]
+                f"/{TENANT}/.well-known/openid-configuration", f"/{TENANT}/discovery/keys",
+                "/common/discovery/instance", "/common/userrealm/client.demo@example.fr?api-version=1.0",
+                "/common/UserRealm/client.demo@example.fr", "/oidc/userinfo", "/v1.0/me"]
 
 
 def spa_sign_in(browser, redirect_uri=SPA_REDIRECT_URI):
@@ -58,19 +60,20 @@ def test_sign_in_screens_and_the_control_api_have_no_cors(client, path):
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
-def test_token_endpoint_preflight_only_for_spa_origins(client):
+@pytest.mark.parametrize("path", [TOKEN_PATH, f"/{TENANT}/oauth2/token"])  # v2.0 and v1
+def test_token_endpoint_preflight_only_for_spa_origins(client, path):
     ask = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
-    allowed = client.options(TOKEN_PATH, headers={"Origin": SPA_ORIGIN, **ask})
+    allowed = client.options(path, headers={"Origin": SPA_ORIGIN, **ask})
     assert allowed.status_code == 200
     assert allowed.headers["Access-Control-Allow-Origin"] == SPA_ORIGIN
     assert "POST" in allowed.headers["Access-Control-Allow-Methods"]
     assert "Origin" in allowed.headers["Vary"]
-    refused = client.options(TOKEN_PATH, headers={"Origin": OTHER_ORIGIN, **ask})
+    refused = client.options(path, headers={"Origin": OTHER_ORIGIN, **ask})
     assert "Access-Control-Allow-Origin" not in refused.headers
     # a loopback SPA may run on any port, as its redirect URI matches on any port
-    other_port = client.options(TOKEN_PATH, headers={"Origin": "http://localhost:3000", **ask})
+    other_port = client.options(path, headers={"Origin": "http://localhost:3000", **ask})
     assert other_port.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
-    https_loopback = client.options(TOKEN_PATH, headers={"Origin": "https://localhost:8403", **ask})
+    https_loopback = client.options(path, headers={"Origin": "https://localhost:8403", **ask})
     assert "Access-Control-Allow-Origin" not in https_loopback.headers
 
 

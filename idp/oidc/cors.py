@@ -23,7 +23,7 @@ from . import redirects
 from .errors import AADError
 
 PUBLIC = re.compile(r"^/(?:[^/]+/(?:v2\.0/)?\.well-known/openid-configuration|[^/]+/discovery/(?:v2\.0/)?keys"
-                    r"|common/discovery/instance|common/userrealm/[^/]+|oidc/userinfo|v1\.0/.*)$")
+                    r"|common/discovery/instance|common/(?i:userrealm)/.+|oidc/userinfo|v1\.0/.*)$")
 TOKEN = re.compile(r"^/[^/]+/oauth2/(?:v2\.0/)?token$")
 PREFLIGHT_MAX_AGE = "86400"
 
