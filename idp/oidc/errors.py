@@ -1,5 +1,7 @@
 """Errors in Microsoft's shape: AADSTS codes, trace and correlation ids, JSON or redirect."""
 import json
+import re
+import string
 import uuid
 from datetime import UTC, datetime
 
@@ -34,7 +36,7 @@ MESSAGES = {
     9002327: "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.",
     900561: "The endpoint only accepts {method} requests. Received a {received} request.",
     7000112: "Application '{client_id}'({client_name}) is disabled.",
-    500011: "The resource principal named {resource} was not found in the tenant named {tenant}.",
+    500011: "The resource principal named {resource} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
     90033: "A transient error has occurred. Please try again. {detail}",
     40001: "The access token is missing, invalid or expired.",
 }
@@ -57,14 +59,38 @@ class AADError(OAuth2Error):
 
 
 class _Blank(dict):
+    # A safety net only: every call site passes its message's values (tests/test_errors.py checks them all).
     def __missing__(self, key):
         return ""
 
 
+def placeholders(template):
+    """The names a message needs, e.g. {"client_id", "tenant"} for AADSTS700016."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
 def code_for(error):
     """Return the AADSTS code for any OAuth2 error, authlib's own included."""
+    return _describe(error)[0]
+
+
+def message_for(error):
+    """Return "AADSTSnnnnn: <Microsoft's message>" for any OAuth2 error, every value filled in."""
+    return _describe(error)[1]
+
+
+def _describe(error):
     if isinstance(error, AADError):
-        return error.code
+        return error.code, error.message
+    code = _authlib_code(error)
+    values = _authlib_values(error)
+    if any(not values.get(name) for name in placeholders(MESSAGES[code]) - {"detail"}):
+        # authlib's error lacks a value this message names: say what authlib said rather than print ''.
+        code = 9002313
+    return code, f"AADSTS{code}: {MESSAGES[code].format_map(values)}".strip()
+
+
+def _authlib_code(error):
     description = (error.description or "").lower()
     name = error.error
     if "code challenge failed" in description:
@@ -92,19 +118,25 @@ def code_for(error):
     return 9002313
 
 
-def message_for(error):
-    if isinstance(error, AADError):
-        return error.message
-    code = code_for(error)
-    detail = (error.description or "").strip()
-    base = MESSAGES.get(code, "{detail}").format_map(_Blank(detail=detail, parameter=_missing_param(detail)))
-    return f"AADSTS{code}: {base}".strip()
+def _authlib_values(error):
+    """The values of a message, from what authlib's error and the request carry."""
+    from flask import has_request_context, request
+
+    detail = (error.description or error.get_error_description() or "").strip()
+    values = {"detail": detail, "parameter": _missing_param(detail),
+              "grant_type": getattr(error, "grant_type", None), "response_type": getattr(error, "response_type", None)}
+    if has_request_context():
+        # What the request sent (authlib's UnsupportedResponseTypeError carries its description as response_type).
+        for name in ("grant_type", "response_type", "client_id"):
+            values[name] = request.values.get(name) or values.get(name)
+        values["tenant"] = (request.view_args or {}).get("tenant")
+    return values
 
 
 def _missing_param(description):
-    if "'" in description:
-        return description.split("'")[1]
-    return description
+    """The parameter authlib names, as in "Missing 'code_verifier'"."""
+    found = re.search(r"'([A-Za-z_]+)'", description)
+    return found.group(1) if found else None
 
 
 def error_payload(error, description_only=False):
