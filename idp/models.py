@@ -5,7 +5,7 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, event, select
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash
 
@@ -434,6 +434,12 @@ class RefreshToken(db.Model):
 
     def get_expires_in(self):
         return int((self.expires_at - self.issued_at).total_seconds())
+
+    @classmethod
+    def revoke_all(cls, user_id):
+        """Revoke every refresh token of a user, as Microsoft does on a password change or revokeSignInSessions."""
+        db.session.execute(update(cls).where(cls.user_id == user_id, cls.revoked_at.is_(None))
+                           .values(revoked_at=clock.now()))
 
     # authlib AuthorizationCodeMixin-like context shared with codes, for claims
     def get_nonce(self):

@@ -13,7 +13,7 @@ from .extensions import db
 from .oidc.resources import GRAPH_APP_ID, GRAPH_HOST
 from .oidc.urls import tenants_changed
 from .models import settings_changed
-from .models import AuthenticatorAccount, Client, Consent, Setting, Tenant, User
+from .models import AuthenticatorAccount, Client, Consent, RefreshToken, Setting, Tenant, User
 
 USER_STATES = ("invited", "registered", "mfa_sms", "mfa_authenticator", "mfa_totp")
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -319,6 +319,8 @@ def apply_user(tenant, item, method=None):
     if state == "invited":
         user.password_hash = None
     elif password is not None and not user.check_password(password):
+        if user.password_hash is not None:
+            RefreshToken.revoke_all(user.id)  # a new password ends the refresh tokens of every sign-in
         user.password_hash = generate_password_hash(password, method=method)
     user.idp = item.get("idp", "live.com" if user.invited and state != "invited" else None) if state != "invited" else None
     user.email_verified = state != "invited"

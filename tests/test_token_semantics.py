@@ -153,3 +153,36 @@ def test_the_id_token_of_a_refresh_keeps_the_sign_in(browser, client):
     again = refresh(client, token["refresh_token"], scope="User.Read openid profile offline_access").json
     before, after = claims_of(token["id_token"]), claims_of(again["id_token"])
     assert after["sub"] == before["sub"] and after["sid"] == before["sid"] and after["auth_time"] == before["auth_time"]
+
+
+def test_a_password_change_revokes_the_refresh_tokens(app, browser, client, tmp_path):
+    import shutil
+
+    token = signed_in(browser, client)["refresh_token"]
+    folder = tmp_path / "seed"
+    shutil.copytree(seeds.resolve("default"), folder)
+    users = folder / "users.yaml"
+    users.write_text(users.read_text().replace('password: "Demo-2026!"', 'password: "Nouveau-2026!"', 1))
+    with app.app_context():
+        seeds.load(folder)  # the same seed again changes nothing…
+        seeds.load(folder)
+    assert_aadsts(refresh(client, token), 700082, "invalid_grant")  # …but the new password ended the sign-in
+
+
+def test_revoke_sign_in_sessions_revokes_refresh_tokens_and_signs_out(browser, client):
+    from .helpers import authorize_url, callback_params
+
+    token = signed_in(browser, client)
+    app_only = client.post(TOKEN_URL, data={"grant_type": "client_credentials", "client_id": CLIENT_ID,
+                                            "client_secret": CLIENT_SECRET,
+                                            "scope": "https://graph.microsoft.com/.default"}).json["access_token"]
+    oid = claims_of(token["access_token"])["oid"]
+    refused = client.post(f"/v1.0/users/{oid}/revokeSignInSessions", headers={"Authorization": f"Bearer {app_only}"})
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "Authorization_RequestDenied"
+    assert refresh(client, token["refresh_token"]).status_code == 200
+    response = client.post("/v1.0/me/revokeSignInSessions", headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert response.status_code == 200 and response.json["value"] is True
+    assert_aadsts(refresh(client, token["refresh_token"]), 700082, "invalid_grant")
+    url, _ = authorize_url(prompt="none")
+    browser.get(url)
+    assert callback_params(browser)["error"] == "login_required"

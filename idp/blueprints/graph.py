@@ -2,13 +2,13 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, render_template, request
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .. import clock, invitations
 from ..extensions import csrf, db
 from ..journey.recorder import record
-from ..models import Flow, Invitation, Tenant, User
-from ..oidc.bearer import graph_error, graph_token
+from ..models import Flow, Invitation, RefreshToken, SessionAccount, Tenant, User
+from ..oidc.bearer import graph_error, graph_token, require_graph_token
 from ..oidc.urls import base_url
 from ..seeds import EMAIL
 from .screens import current_browser, go_next
@@ -16,6 +16,8 @@ from .screens import current_browser, go_next
 bp = Blueprint("graph", __name__)
 
 INVITE_ROLE = "User.Invite.All"
+# Graph permissions that may revoke another user's sessions (application roles or delegated scopes).
+REVOKE_PERMISSIONS = ("User.RevokeSessions.All", "User.ReadWrite.All", "Directory.ReadWrite.All")
 
 
 def app_claims():
@@ -81,6 +83,38 @@ def invitation_document(invitation, user, url, body, send):
         "status": "PendingAcceptance" if not user.has_account else "Completed",
         "invitedUser": {"id": user.oid},
     }
+
+
+@bp.route("/v1.0/me/revokeSignInSessions", methods=["POST"])
+@csrf.exempt
+@require_graph_token
+def revoke_my_sign_in_sessions(token):
+    if token.is_app:
+        return graph_error(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+    return revoke_sign_in_sessions(token, token.get("oid"))
+
+
+@bp.route("/v1.0/users/<user_id>/revokeSignInSessions", methods=["POST"])
+@csrf.exempt
+@require_graph_token
+def revoke_user_sign_in_sessions(token, user_id):
+    granted = set(token.get("roles") or []) if token.is_app else set((token.get("scp") or "").split())
+    oneself = not token.is_app and user_id in (token.get("oid"), token.get("preferred_username"))
+    if not granted & set(REVOKE_PERMISSIONS) and not oneself:
+        return graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+    return revoke_sign_in_sessions(token, user_id)
+
+
+def revoke_sign_in_sessions(token, user_id):
+    """Graph's revokeSignInSessions: every refresh token of the user is revoked, every browser signs them out."""
+    user = db.session.scalar(select(User).where((User.oid == user_id) | (User.email == (user_id or "").lower())))
+    if user is None or user.tenant_id != token.get("tid"):
+        return graph_error(404, "Request_ResourceNotFound", f"Resource '{user_id}' does not exist or one of its "
+                                                            "queried reference-property objects are not present.")
+    RefreshToken.revoke_all(user.id)
+    db.session.execute(update(SessionAccount).where(SessionAccount.user_id == user.id).values(signed_in=False))
+    db.session.commit()
+    return jsonify({"@odata.context": f"{base_url()}/v1.0/$metadata#Edm.Boolean", "value": True})
 
 
 @bp.route("/redeem")
