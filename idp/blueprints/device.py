@@ -108,6 +108,8 @@ def done(flow_id):
         abort(404)
     row = db.session.get(DeviceCode, flow.get("device_code"))
     client = db.session.get(Client, flow.client_id)
+    if row is None or client is None:
+        abort(404)
     return _page("device/done.html", approved=row.status == "approved", client=client)
 
 
