@@ -186,3 +186,12 @@ def test_revoke_sign_in_sessions_revokes_refresh_tokens_and_signs_out(browser, c
     url, _ = authorize_url(prompt="none")
     browser.get(url)
     assert callback_params(browser)["error"] == "login_required"
+
+
+def test_consent_adds_up_across_sign_ins_and_resources(browser, client):
+    signed_in(browser, client, scope=f"openid profile offline_access {API_SCOPE}")
+    # asked again (prompt=consent) for Graph only: the API stays consented
+    graph = signed_in(browser, client, prompt="consent")
+    response = refresh(client, graph["refresh_token"], scope=f"api://{API_ID}/.default offline_access")
+    assert response.status_code == 200, response.json
+    assert verify(client, response.json["access_token"])["aud"] == API_ID

@@ -155,7 +155,9 @@ def app_consent(flow):
         if consent is None:
             consent = Consent(user_id=flow.user_id, client_id=flow.client_id)
             db.session.add(consent)
-        consent.scopes = (flow.params.get("scope") or "").split()
+        # Consent adds up, as Microsoft's: what the app was granted before stays granted.
+        known = list(consent.scopes or [])
+        consent.scopes = known + [s for s in (flow.params.get("scope") or "").split() if s not in known]
         consent.granted_at = clock.now()
         flow.set(app_consent="granted")
         record(flow.id, "input", "app-consent", {"answer": "accept"})

@@ -180,7 +180,13 @@ def consented(client, user_id, also=()):
 
 def remember_consent(client, user_id, token_scope):
     """Add what a sign-in granted to the user's consent for this client (Microsoft's consent is cumulative)."""
-    consent = db.session.scalar(select(Consent).where(Consent.user_id == user_id, Consent.client_id == client.client_id))
+    # The consent screen may have just added the row in this request; the code is written with the rest at commit.
+    consent = next((row for row in db.session.new if isinstance(row, Consent) and row.user_id == user_id
+                    and row.client_id == client.client_id), None)
+    if consent is None:
+        with db.session.no_autoflush:
+            consent = db.session.scalar(select(Consent).where(Consent.user_id == user_id,
+                                                              Consent.client_id == client.client_id))
     items = token_scope.text.split()
     if consent is None:
         db.session.add(Consent(user_id=user_id, client_id=client.client_id, scopes=items))
