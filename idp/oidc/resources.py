@@ -52,7 +52,8 @@ GRAPH = Resource(GRAPH_HOST, GRAPH_APP_ID, "Microsoft Graph", identifiers=(GRAPH
 def apis(tenant_id):
     """Return the APIs the tenant's app registrations expose (on SQLite kept until the tenants change)."""
     def load():
-        rows = db.session.scalars(select(Client).where(Client.tenant_id == tenant_id)).all()
+        with db.session.no_autoflush:
+            rows = db.session.scalars(select(Client).where(Client.tenant_id == tenant_id)).all()
         return tuple(api_of(row) for row in rows if row.identifier_uris or row.scopes or row.app_roles)
 
     if not stamps.one_host():
@@ -163,7 +164,7 @@ def delegated(client, scope):
 
 def consented(client, user_id, also=()):
     """Return {audience: set of scope names} the user consented to for this client (plus scope strings `also`)."""
-    consent = db.session.scalar(select(Consent).where(Consent.user_id == user_id, Consent.client_id == client.client_id))
+    consent = _consent(client, user_id)
     items = list(consent.scopes or []) if consent is not None else []
     for text in also:
         items.extend((text or "").split())
@@ -180,13 +181,7 @@ def consented(client, user_id, also=()):
 
 def remember_consent(client, user_id, token_scope):
     """Add what a sign-in granted to the user's consent for this client (Microsoft's consent is cumulative)."""
-    # The consent screen may have just added the row in this request; the code is written with the rest at commit.
-    consent = next((row for row in db.session.new if isinstance(row, Consent) and row.user_id == user_id
-                    and row.client_id == client.client_id), None)
-    if consent is None:
-        with db.session.no_autoflush:
-            consent = db.session.scalar(select(Consent).where(Consent.user_id == user_id,
-                                                              Consent.client_id == client.client_id))
+    consent = _consent(client, user_id)
     items = token_scope.text.split()
     if consent is None:
         db.session.add(Consent(user_id=user_id, client_id=client.client_id, scopes=items))
@@ -195,6 +190,16 @@ def remember_consent(client, user_id, token_scope):
     added = [item for item in items if item not in known]
     if added:
         consent.scopes = known + added
+
+
+def _consent(client, user_id):
+    """The user's Consent row for this client, or None, without flushing what the request has pending."""
+    # The consent screen may have just added it in this request: it is written with the code at commit.
+    for row in db.session.new:
+        if isinstance(row, Consent) and row.user_id == user_id and row.client_id == client.client_id:
+            return row
+    with db.session.no_autoflush:
+        return db.session.scalar(select(Consent).where(Consent.user_id == user_id, Consent.client_id == client.client_id))
 
 
 def app_roles(client, resource):
