@@ -140,3 +140,16 @@ def live_server(tmp_path):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def client_libraries_server(tmp_path_factory):
+    """One `serve --https` for the tests of Microsoft's client libraries (MSAL.js, MSAL interactive).
+
+    Each of those tests signs in with an app registration of its own (so it sees its own consent
+    screen) in a browser or session of its own: they share the server, not the state they check.
+    """
+    server = LiveServer(tmp_path_factory.mktemp("client-libraries"), https=True)
+    server.start()
+    yield server
+    server.stop()

@@ -1,5 +1,6 @@
 """Keep-alive: a client that reuses its connection after an idle pause is not reset (`serve --keep-alive`)."""
 import http.client
+import ssl
 import time
 
 from .conftest import TENANT, LiveServer
@@ -16,8 +17,10 @@ def get(connection):
     return response
 
 
-def test_a_connection_reused_after_an_idle_pause_is_served(live_server):
-    connection = http.client.HTTPConnection("127.0.0.1", live_server.port, timeout=10)
+def test_a_connection_reused_after_an_idle_pause_is_served(client_libraries_server):
+    server = client_libraries_server  # `serve --https` with the default keep-alive
+    context = ssl.create_default_context(cafile=str(server.ca_path))
+    connection = http.client.HTTPSConnection("127.0.0.1", server.port, timeout=10, context=context)
     try:
         assert get(connection).status == 200
         socket = connection.sock
@@ -36,7 +39,7 @@ def test_the_keep_alive_timeout_is_set_by_serve(tmp_path):
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     try:
         assert get(connection).status == 200
-        time.sleep(IDLE)
+        time.sleep(2)
         # The server closed the idle connection after 1 s: this is the race clients lose.
         try:
             get(connection)

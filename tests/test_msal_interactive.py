@@ -7,21 +7,14 @@ import msal
 import pytest
 from playwright.sync_api import sync_playwright
 
-from .conftest import PUBLIC_CLIENT_ID, TENANT, LiveServer
+from .conftest import PUBLIC_CLIENT_ID, TENANT
 from .test_spa import ARGS, CHROMIUM, EMAIL, sign_in_on_the_idp
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def idp(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("interactive-idp"), https=True)
-    server.start()
-    yield server
-    server.stop()
-
-
-def test_acquire_token_interactive_with_a_portless_localhost_redirect_uri(idp, monkeypatch):
+def test_acquire_token_interactive_with_a_portless_localhost_redirect_uri(client_libraries_server, monkeypatch):
+    idp = client_libraries_server
     # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify=: keep MSAL's verify=<ca> in charge.
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)

@@ -8,18 +8,10 @@ import pytest
 import requests
 
 from . import jslibs
-from .conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, TENANT, LiveServer
+from .conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, TENANT
 from .test_live import walk_screens
 
 SCRIPT = Path(__file__).parent / "node" / "auth_code.js"
-
-
-@pytest.fixture(scope="module")
-def idp(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("node-idp"), https=True)
-    server.start()
-    yield server
-    server.stop()
 
 
 def read_step(process, step):
@@ -30,7 +22,8 @@ def read_step(process, step):
     return answer
 
 
-def test_msal_node_auth_code_then_silent_from_the_cache(idp, monkeypatch):
+def test_msal_node_auth_code_then_silent_from_the_cache(client_libraries_server, monkeypatch):
+    idp = client_libraries_server
     # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify=: keep verify=<ca> in charge.
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from . import jslibs
-from .conftest import PASSWORD, TENANT, LiveServer
+from .conftest import PASSWORD, TENANT
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -23,22 +23,15 @@ EMAIL = "client.demo@example.fr"
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def idp(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("spa-idp"), https=True)
-    server.start()
-    yield server
-    server.stop()
-
-
 class Quiet(SimpleHTTPRequestHandler):
     def log_message(self, format, *args):
         pass
 
 
 @pytest.fixture(scope="module")
-def spa(idp, tmp_path_factory):
+def spa(client_libraries_server, tmp_path_factory):
     """The SPA's static files, msal-browser's bundle and a config.json, served on a loopback port of its own."""
+    idp = client_libraries_server
     folder = tmp_path_factory.mktemp("spa")
     for name in ("index.html", "app.js"):
         shutil.copy(SPA_FILES / name, folder / name)
@@ -96,7 +89,8 @@ def ready(page):
     assert page.get_attribute("body", "data-state") == "ready", page.inner_text("#error")
 
 
-def test_msal_browser_login_silent_graph_and_logout(idp, spa, chromium):
+def test_msal_browser_login_silent_graph_and_logout(client_libraries_server, spa, chromium):
+    idp = client_libraries_server
     context = chromium.new_context(ignore_https_errors=True, locale="fr-FR")  # the IdP's certificate is from its local CA
     try:
         page = context.new_page()
