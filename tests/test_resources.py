@@ -136,3 +136,33 @@ def test_graph_me_with_an_app_token_is_graphs_400(client):
     assert response.json["error"]["message"] == "/me request is only valid with delegated authentication flow."
     assert_graph_401(client.get("/oidc/userinfo", headers={"Authorization": f"Bearer {token}"}),
                      "Access token validation failure. The token has no user.")
+
+
+def test_a_database_from_before_apis_upgrades_and_keeps_issuing_tokens(tmp_path):
+    import sqlite3
+
+    from idp import create_app
+
+    config = {"TESTING": True, "IDP_DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "x"}
+    with create_app(config).app_context():
+        seeds.load("default")
+    connection = sqlite3.connect(tmp_path / "data" / "idp.sqlite3")
+    for table, column in [("client", "identifier_uris"), ("client", "scopes"), ("client", "app_roles"),
+                          ("client", "app_role_assignments"), ("authorization_code", "spa"), ("refresh_token", "spa")]:
+        connection.execute(f"ALTER TABLE {table} DROP COLUMN {column}")  # as the tables were before this issue
+    connection.execute("UPDATE client SET roles = '[\"User.Invite.All\"]' WHERE client_id = ?", (CLIENT_ID,))
+    connection.commit()
+    connection.close()
+    app = create_app(config)
+    client = app.test_client()
+    # not seeded again: the Espace Client's Graph role still comes from its `roles` (the older seeds' field);
+    # the API is only an app registration (its client id), its App ID URI is not known yet
+    graph = verify(client, app_token(client, "https://graph.microsoft.com/.default").json["access_token"])
+    assert graph["roles"] == ["User.Invite.All"]
+    assert_aadsts(app_token(client, f"api://{API_ID}/.default"), 500011)
+    bare = verify(client, app_token(client, f"{API_ID}/.default").json["access_token"])
+    assert bare["aud"] == API_ID and "roles" not in bare
+    with app.app_context():
+        seeds.load("default")
+    api = verify(client, app_token(client, f"api://{API_ID}/.default").json["access_token"])
+    assert api["aud"] == API_ID and api["roles"] == ["Data.Read.All"]

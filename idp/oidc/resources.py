@@ -50,11 +50,15 @@ GRAPH = Resource(GRAPH_HOST, GRAPH_APP_ID, "Microsoft Graph", identifiers=(GRAPH
 
 
 def apis(tenant_id):
-    """Return the APIs the tenant's app registrations expose (on SQLite kept until the tenants change)."""
+    """Return the tenant's app registrations as resources (on SQLite kept until the tenants change).
+
+    As in Entra ID, every app of the tenant can be asked for by its client id ({client id}/.default);
+    one that exposes an API is also named by its identifier URIs and has scopes and app roles.
+    """
     def load():
         with db.session.no_autoflush:
             rows = db.session.scalars(select(Client).where(Client.tenant_id == tenant_id)).all()
-        return tuple(api_of(row) for row in rows if row.identifier_uris or row.scopes or row.app_roles)
+        return tuple(api_of(row) for row in rows)
 
     if not stamps.one_host():
         return load()
