@@ -132,3 +132,12 @@ def test_web_app_refresh_token_redeemed_cross_origin_is_9002326(browser, client)
         "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET})
     assert response.status_code == 400 and response.json["error_codes"] == [9002326]
+
+
+def test_a_refused_token_request_body_is_an_error_not_a_crash(client):
+    too_large = client.post(TOKEN_PATH, data={"client_id": "x" * 2_000_000}, headers={"Origin": SPA_ORIGIN})
+    assert too_large.status_code == 413 and too_large.json["error"] == "invalid_request"
+    wrong_grant = client.post(TOKEN_PATH, headers={"Origin": SPA_ORIGIN}, data={
+        "client_id": SPA_CLIENT_ID, "grant_type": "authorization_code", "code": "unknown", "redirect_uri": SPA_REDIRECT_URI})
+    # the SPA may read the errors of its own requests
+    assert wrong_grant.status_code == 400 and wrong_grant.headers["Access-Control-Allow-Origin"] == SPA_ORIGIN

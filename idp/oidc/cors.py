@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from flask import request
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
 from ..models import Client
@@ -67,7 +68,11 @@ def _token_origin_allowed(origin):
     else:
         from .server import server
 
-        client = server.query_client(request.form.get("client_id"))
+        try:
+            client_id = request.form.get("client_id")
+        except HTTPException:  # a body refused (too large): its error answer is not for a script to read
+            return False
+        client = server.query_client(client_id)
         clients = [client] if client is not None else []
     return any(spa_origin(client, origin) for client in clients)
 
