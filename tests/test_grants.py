@@ -232,6 +232,18 @@ def test_device_polling_too_fast_is_slow_down_and_an_old_code_is_expired(client)
     assert "This device code has expired." in body["error_description"]
 
 
+def test_a_code_that_expires_during_the_sign_in_is_not_approved(client, browser):
+    device = start_device(client)
+    page = enter_code(browser, device["user_code"])
+    page = browser.submit(page, {"loginfmt": "client.demo@example.fr"}, button="idSIButton9")
+    page = browser.submit(page, {"passwd": PASSWORD}, button="idSIButton9")
+    client.put("/_emulator/api/clock", json={"offset_seconds": 901})
+    page = browser.submit(page, button="idSIButton9")
+    page = browser.submit(page, button="idBtn_Accept")
+    assert page.screen == "device-done" and "a expiré" in page.text()
+    assert_aadsts(poll(client, device), 70020, "expired_token")
+
+
 def test_device_page_limits_wrong_codes(client, browser):
     device = start_device(client)
     page = enter_code(browser, "")

@@ -110,7 +110,7 @@ def done(flow_id):
     client = db.session.get(Client, flow.client_id)
     if row is None or client is None:
         abort(404)
-    return _page("device/done.html", approved=row.status == "approved", client=client)
+    return _page("device/done.html", status=row.status, client=client)
 
 
 def _page(template, **context):

@@ -197,7 +197,8 @@ def find_user_code(typed):
 def approve_device(flow, account):
     """The device page's sign-in journey ended: the device's next poll gets tokens for this user."""
     row = db.session.get(DeviceCode, flow.get("device_code"))
-    if row is not None and row.status == "pending":
+    # A code that expired while the user was signing in stays pending: the device is told expired_token.
+    if row is not None and row.status == "pending" and row.expires_at > clock.now():
         row.status, row.user_id = "approved", flow.user_id
         row.sid, row.auth_time, row.amr, row.kmsi = account.sid, account.auth_time, list(account.amr or ["pwd"]), bool(account.kmsi)
     flow.completed_at = clock.now()
