@@ -385,4 +385,23 @@ class ProofupSuccessPage(Screen):
         return self.submit("done")
 
 
+
+# --- device code ("Entrer le code", then the sign-in screens) ---------------------------------
+
+@screen("device-code")
+class DeviceCodePage(Screen):
+    def fill(self, user_code):
+        self.by("otc").fill(user_code)
+        return self
+
+    def next(self):
+        return self.submit("idSIButton9")
+
+
+@screen("device-done")
+class DeviceDonePage(Screen):
+    @property
+    def approved(self):
+        return self.by("device-done").count() == 1
+
 __all__ = ["current", "Screen", "SCREENS"] + [cls.__name__ for cls in SCREENS.values()] + ["AppConsentPage"]
