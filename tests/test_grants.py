@@ -60,12 +60,14 @@ def test_discovery_advertises_exactly_what_is_served(client, browser):
         body = client.post(TOKEN_URL, data={"grant_type": grant_type, "client_id": PUBLIC_CLIENT_ID}).json
         assert body["error"] != "unsupported_grant_type" and 70003 not in body["error_codes"], (grant_type, body)
     assert client.post(TOKEN_URL, data={"grant_type": "urn:nope", "client_id": PUBLIC_CLIENT_ID}).json["error_codes"] == [70003]
-    # Every response type starts a sign-in.
+    # Every response type and response mode starts a sign-in.
     for response_type in doc["response_types_supported"]:
-        verifier, challenge = pkce()
-        page = browser.get(f"/{TENANT}/oauth2/v2.0/authorize?client_id={CLIENT_ID}&response_type={response_type}"
-                           f"&redirect_uri={REDIRECT_URI}&scope=openid&code_challenge={challenge}&code_challenge_method=S256")
-        assert page.screen == "email", response_type
+        for mode in doc["response_modes_supported"]:
+            verifier, challenge = pkce()
+            page = browser.get(f"/{TENANT}/oauth2/v2.0/authorize?client_id={CLIENT_ID}&response_type={response_type}"
+                               f"&response_mode={mode}&redirect_uri={REDIRECT_URI}&scope=openid"
+                               f"&code_challenge={challenge}&code_challenge_method=S256")
+            assert page.screen == "email", (response_type, mode)
     # Every client authentication method authenticates a client.
     graph = "https://graph.microsoft.com/.default"
     post = client.post(TOKEN_URL, data={"grant_type": "client_credentials", "client_id": CLIENT_ID,
