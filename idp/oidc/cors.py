@@ -66,7 +66,7 @@ def _token_origin_allowed(origin):
     if request.method == "OPTIONS":
         clients = db.session.scalars(select(Client)).all()
     else:
-        from .server import server
+        from .server import server  # here: idp.oidc.server imports this module
 
         try:
             client_id = request.form.get("client_id")
