@@ -13,7 +13,6 @@
     },
     cache: { cacheLocation: "localStorage" },
   });
-  const show = (error) => { document.getElementById("error").textContent = String(error && (error.errorCode || "") + " " + (error.message || error)); };
   try {
     await pca.initialize();
     const result = await pca.handleRedirectPromise();
@@ -36,7 +35,7 @@
     };
     document.body.dataset.state = "ready";
   } catch (error) {
-    show(error);
+    document.getElementById("error").textContent = `${error.errorCode || ""} ${error.message || error}`;
     document.body.dataset.state = "error";
   }
 })();
