@@ -198,8 +198,8 @@ def remember_consent(client, user_id, token_scope):
 
 def _consent(client, user_id):
     """The user's Consent row for this client, or None, without flushing what the request has pending."""
-    # The consent screen may have just added it in this request: it is written with the code at commit.
-    for row in db.session.new:
+    # The consent screen may have just added or changed it in this request: it is written with the code at commit.
+    for row in (*db.session.new, *db.session.identity_map.values()):
         if isinstance(row, Consent) and row.user_id == user_id and row.client_id == client.client_id:
             return row
     with db.session.no_autoflush:
