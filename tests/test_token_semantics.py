@@ -195,3 +195,24 @@ def test_consent_adds_up_across_sign_ins_and_resources(browser, client):
     response = refresh(client, graph["refresh_token"], scope=f"api://{API_ID}/.default offline_access")
     assert response.status_code == 200, response.json
     assert verify(client, response.json["access_token"])["aud"] == API_ID
+
+
+def test_a_sign_in_may_consent_to_several_resources_and_its_tokens_are_for_one(browser, client):
+    callback, verifier, _ = sign_in(browser, scope=f"openid profile offline_access User.Read {API_SCOPE}")
+    token = redeem(client, callback["code"], verifier).json  # no scope at the redemption: the first resource
+    assert token["scope"] == "User.Read profile openid" and verify(client, token["access_token"])["aud"] == GRAPH_ID
+    api = refresh(client, token["refresh_token"], scope=f"{API_SCOPE} offline_access")  # consented at the sign-in
+    assert api.status_code == 200, api.json
+    assert verify(client, api.json["access_token"])["aud"] == API_ID
+    plain = refresh(client, token["refresh_token"])  # no scope at all: the sign-in's first resource again
+    assert plain.status_code == 200 and verify(client, plain.json["access_token"])["aud"] == GRAPH_ID
+
+
+def test_the_scope_of_a_code_redemption_chooses_the_resource(browser, client):
+    callback, verifier, _ = sign_in(browser, scope=f"openid offline_access User.Read {API_SCOPE}")
+    response = redeem(client, callback["code"], verifier, scope=f"{API_SCOPE} openid offline_access")  # as MSAL sends
+    assert response.status_code == 200, response.json
+    assert verify(client, response.json["access_token"])["aud"] == API_ID and "refresh_token" in response.json
+    callback, verifier, _ = sign_in(browser)
+    body = assert_aadsts(redeem(client, callback["code"], verifier, scope="Mail.Read openid"), 65001, "invalid_grant")
+    assert body["suberror"] == "consent_required"

@@ -61,7 +61,7 @@ def validate(tenant, args):
     if not args.get("scope"):
         return AADError("invalid_request", 900144, parameter="scope", redirect_uri=redirect_uri, state=state)
     try:
-        resources.delegated(client, args["scope"])  # one resource, known in the tenant, with these scopes
+        resources.consentable(client, args["scope"])  # resources known in the tenant, with these scopes
     except AADError as error:
         error.redirect_uri, error.state = redirect_uri, state
         return error

@@ -96,34 +96,37 @@ def _tenant_name(client):
     return tenant.name if tenant is not None else client.tenant_id
 
 
-def split(scope):
-    """Split a scope string into (OIDC scopes, resource identifier, scope names), without a database.
+def split_by_resource(scope):
+    """Split a scope string into (OIDC scopes, [(resource identifier, scope names), …]), without a database.
 
     "User.Read" is a Graph scope; "api://app/Read" is scope "Read" of "api://app". With no resource
-    scope, Graph's User.Read (as Microsoft does). Two resources give (oidc, None, None): a token is
-    for one resource.
+    scope, Graph's User.Read (as Microsoft does). Resources come in the order the scope names them.
     """
-    oidc, identifier, names = [], None, []
+    oidc, resources = [], {}
     for item in (scope or "").split():
         if item in OIDC_SCOPES:
             if item not in oidc:
                 oidc.append(item)
             continue
         if "/" in item:
-            res, _, name = item.rpartition("/")
+            identifier, _, name = item.rpartition("/")
         else:
-            res, name = GRAPH_HOST, item
-        res = res.rstrip("/")
-        if res.lower() in (GRAPH_HOST, GRAPH_APP_ID):
-            res = GRAPH_HOST
-        if identifier is not None and res != identifier:
-            return oidc, None, None
-        identifier = res
+            identifier, name = GRAPH_HOST, item
+        identifier = identifier.rstrip("/")
+        if identifier.lower() in (GRAPH_HOST, GRAPH_APP_ID):
+            identifier = GRAPH_HOST
+        names = resources.setdefault(identifier, [])
         if name not in names:
             names.append(name)
-    if identifier is None:
-        identifier, names = GRAPH_HOST, ["User.Read"]
-    return oidc, identifier, names
+    return oidc, list(resources.items()) or [(GRAPH_HOST, ["User.Read"])]
+
+
+def split(scope):
+    """Split a scope string into (OIDC scopes, resource identifier, scope names); (oidc, None, None) for two resources."""
+    oidc, resources = split_by_resource(scope)
+    if len(resources) > 1:
+        return oidc, None, None  # a token is for one resource
+    return (oidc, *resources[0])
 
 
 @dataclass(frozen=True)
@@ -158,12 +161,34 @@ def delegated(client, scope):
     oidc, identifier, names = split(scope)
     if identifier is None:
         raise AADError("invalid_scope", 70011, detail="A token can be issued for one resource only.")
+    return _token_scope(client, oidc, identifier, names)
+
+
+def consentable(client, scope):
+    """Read an authorization request's scope: one TokenScope per resource, in the order asked.
+
+    A sign-in may ask consent for several resources at once (MSAL.js' extraScopesToConsent); its
+    tokens are for one of them, and a refresh token gets the others' later.
+    """
+    oidc, resources = split_by_resource(scope)
+    return [_token_scope(client, oidc, identifier, names) for identifier, names in resources]
+
+
+def _token_scope(client, oidc, identifier, names):
     resource = require(client, identifier)
     for name in names:
         if name != DEFAULT and not resource.exposes(name):
             raise AADError("invalid_scope", 70011,
                            detail=f"The scope '{identifier}/{name}' does not exist on the resource '{identifier}'.")
     return TokenScope(tuple(oidc), resource, tuple(names))
+
+
+def joined(token_scopes):
+    """The scope text of several TokenScopes (OpenID scopes once), to store with a code."""
+    items = []
+    for token_scope in token_scopes:
+        items += [item for item in token_scope.text.split() if item not in items]
+    return " ".join(items)
 
 
 def consented(client, user_id, also=()):
@@ -183,10 +208,10 @@ def consented(client, user_id, also=()):
     return granted
 
 
-def remember_consent(client, user_id, token_scope):
-    """Add what a sign-in granted to the user's consent for this client (Microsoft's consent is cumulative)."""
+def remember_consent(client, user_id, scope):
+    """Add what a sign-in granted (a scope text) to the user's consent for this client (Microsoft's consent adds up)."""
     consent = _consent(client, user_id)
-    items = token_scope.text.split()
+    items = scope.split()
     if consent is None:
         db.session.add(Consent(user_id=user_id, client_id=client.client_id, scopes=items))
         return

@@ -1,6 +1,7 @@
 """authlib's authorization server with Microsoft's grants, client authentication and error shape."""
 import hashlib
 import secrets
+from dataclasses import replace
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
@@ -165,11 +166,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         flow = request.flow
         account = request.session_account
         data = request.payload.data
-        granted = granted_at_sign_in(request.client, request.user.id, request.scope)
+        granted = resources.joined(granted_at_sign_in(request.client, request.user.id, token_scope)
+                                   for token_scope in resources.consentable(request.client, request.scope))
         row = AuthorizationCode(
             code_hash=digest(code), client_id=request.client.client_id, user_id=request.user.id,
             flow_id=flow.id if flow else None, redirect_uri=data.get("redirect_uri") or "",
-            scope=granted.text, nonce=data.get("nonce"),
+            scope=granted, nonce=data.get("nonce"),
             code_challenge=data.get("code_challenge"), code_challenge_method=data.get("code_challenge_method"),
             sid=account.sid, auth_time=account.auth_time, amr=list(account.amr or ["pwd"]),
             kmsi=bool(account.kmsi), created_at=clock.now(), expires_at=clock.now() + AuthorizationCode.LIFETIME,
@@ -204,14 +206,34 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return authorization_code.user
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True):
+        """Tokens for the resource the request's `scope` names (MSAL sends it), else the sign-in's first resource."""
         code = self.request.authorization_code
-        token_scope = resources.delegated(self.request.client, code.scope)
+        token_scope = requested_scope(self.request.client, code.user_id, self.request.payload.scope, code.scope)
+        # Whether there is an ID token and a refresh token is the sign-in's business, not the redemption's.
+        token_scope = replace(token_scope, oidc=tuple(resources.split(code.scope)[0]))
         return self.server.generate_user_token(self, user, token_scope, code, "offline_access" in token_scope.oidc)
 
 
-def granted_at_sign_in(client, user_id, scope):
-    """The TokenScope a sign-in grants: `{resource}/.default` becomes the consented scopes (an API's: all it exposes)."""
-    token_scope = resources.delegated(client, scope)
+def requested_scope(client, user_id, scope, grant_scope):
+    """The TokenScope a code or refresh token may be redeemed for: consented scopes of one resource (any
+    resource), or `{resource}/.default`; AADSTS65001 otherwise. With no resource scope: the grant's first resource.
+    """
+    if not any(item not in resources.OIDC_SCOPES for item in (scope or "").split()):
+        first = resources.consentable(client, grant_scope)[0]
+        return replace(first, oidc=tuple(resources.split(scope)[0]) if scope else first.oidc)
+    wanted = resources.delegated(client, scope)
+    consented = resources.consented(client, user_id, also=[grant_scope]).get(wanted.resource.audience, set())
+    names = [n for n in wanted.names if n != resources.DEFAULT]
+    if resources.DEFAULT in wanted.names:
+        names += sorted(consented - set(names))
+    if not names or not set(names) <= consented:
+        raise AADError("invalid_grant", 65001, suberror="consent_required", client_id=client.client_id,
+                       client_name=client.name)
+    return wanted.with_names(names)
+
+
+def granted_at_sign_in(client, user_id, token_scope):
+    """What a sign-in grants for one resource: `{resource}/.default` becomes the consented scopes (an API's: all it exposes)."""
     if resources.DEFAULT not in token_scope.names:
         return token_scope
     resource = token_scope.resource
@@ -246,16 +268,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def _validate_token_scope(self, token):
         """Accept any scope the user consented to, for any resource, or {resource}/.default; else AADSTS65001."""
-        client = self.request.client
-        wanted = resources.delegated(client, self.request.payload.scope or token.scope)
-        consented = resources.consented(client, token.user_id, also=[token.scope]).get(wanted.resource.audience, set())
-        names = [n for n in wanted.names if n != resources.DEFAULT]
-        if resources.DEFAULT in wanted.names:
-            names += sorted(consented - set(names))
-        if not names or not set(names) <= consented:
-            raise AADError("invalid_grant", 65001, suberror="consent_required", client_id=client.client_id,
-                           client_name=client.name)
-        self.request.token_scope = wanted.with_names(names)
+        self.request.token_scope = requested_scope(self.request.client, token.user_id, self.request.payload.scope,
+                                                   token.scope)
 
     def authenticate_user(self, refresh_token):
         return refresh_token.user
