@@ -166,3 +166,15 @@ def test_a_database_from_before_apis_upgrades_and_keeps_issuing_tokens(tmp_path)
         seeds.load("default")
     api = verify(client, app_token(client, f"api://{API_ID}/.default").json["access_token"])
     assert api["aud"] == API_ID and api["roles"] == ["Data.Read.All"]
+
+
+def test_the_picture_userinfo_points_at_answers_as_graph_does(browser, client):
+    params, verifier, _ = sign_in(browser)
+    token = redeem(client, params["code"], verifier).json
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    picture = client.get("/oidc/userinfo", headers=headers).json["picture"]
+    assert picture == "http://localhost/v1.0/me/photo/$value"
+    response = client.get("/v1.0/me/photo/$value", headers=headers)
+    assert response.status_code == 404 and response.json["error"]["code"] == "ImageNotFound"
+    assert_graph_401(client.get("/v1.0/me/photo/$value", headers={"Authorization": f"Bearer {token['id_token']}"}),
+                     "Access token validation failure. Invalid audience.")

@@ -314,6 +314,15 @@ def graph_me(token):
     })
 
 
+@bp.route("/v1.0/me/photo/$value")
+@require_graph_token
+def graph_me_photo(token):
+    """The photo userinfo's `picture` points at: the emulator's users have none, as Graph answers for them."""
+    if token.is_app:
+        return graph_error(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+    return graph_error(404, "ImageNotFound", "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.")
+
+
 @bp.route("/error")
 def error_code():
     code = request.args.get("code", "")
