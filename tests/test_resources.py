@@ -5,7 +5,7 @@ import pytest
 
 from idp import seeds
 
-from .conftest import CLIENT_ID, CLIENT_SECRET, TENANT, TENANT_ID
+from .conftest import CLIENT_ID, CLIENT_SECRET, TENANT_ID
 from .helpers import redeem, sign_in
 from .test_protocol import TOKEN_URL, assert_aadsts, verify
 

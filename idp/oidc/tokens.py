@@ -10,7 +10,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 
 from .. import clock
-from .resources import GRAPH_APP_ID, GRAPH_HOST, app_roles  # noqa: F401  (GRAPH_*: re-exported)
+from .resources import app_roles
 from .urls import issuer
 
 TOKEN_LIFETIME = 3600
