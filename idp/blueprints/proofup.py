@@ -11,6 +11,7 @@ from flask import Blueprint, jsonify
 from flask_babel import gettext as _
 from wtforms import StringField
 
+from ..countries import calling_codes, dial_codes, region_for_dial_code
 from ..devices import authenticator, otp
 from ..extensions import db
 from ..journey import next_screen
@@ -22,26 +23,6 @@ from .screens import ActionForm, CodeForm, go_next, load_flow, render_screen, sc
 bp = Blueprint("proofup", __name__, url_prefix="/proofup")
 
 SMS_PURPOSE = "sms_proofup"
-# Country calling codes of the "Téléphone" screen: France first (guide), then the list in alphabetical order.
-COUNTRY_CODES = [
-    ("Afghanistan", "93"), ("Afrique du Sud", "27"), ("Albanie", "355"), ("Algérie", "213"), ("Allemagne", "49"),
-    ("Andorre", "376"), ("Angola", "244"), ("Arabie saoudite", "966"), ("Argentine", "54"), ("Arménie", "374"),
-    ("Australie", "61"), ("Autriche", "43"), ("Belgique", "32"), ("Bénin", "229"), ("Brésil", "55"),
-    ("Bulgarie", "359"), ("Burkina Faso", "226"), ("Cameroun", "237"), ("Canada", "1"), ("Chine", "86"),
-    ("Chypre", "357"), ("Côte d'Ivoire", "225"), ("Croatie", "385"), ("Danemark", "45"), ("Egypt", "20"),
-    ("El Salvador", "503"), ("Equatorial Guinea", "240"), ("Eritrea", "291"), ("Espagne", "34"), ("Estonia", "372"),
-    ("États-Unis", "1"), ("Ethiopia", "251"), ("Falkland Islands (Islas Malvinas)", "500"), ("Faroe Islands", "298"),
-    ("Fiji Islands", "679"), ("Finland", "358"), ("France", "33"), ("French Guiana", "594"),
-    ("French Polynesia", "689"), ("Gabon", "241"), ("Gambia, The", "220"), ("Georgia", "995"), ("Germany", "49"),
-    ("Grèce", "30"), ("Guadeloupe", "590"), ("Hongrie", "36"), ("Inde", "91"), ("Irlande", "353"),
-    ("Italie", "39"), ("Japon", "81"), ("La Réunion", "262"), ("Liban", "961"), ("Luxembourg", "352"),
-    ("Madagascar", "261"), ("Mali", "223"), ("Maroc", "212"), ("Martinique", "596"), ("Maurice", "230"),
-    ("Mayotte", "262"), ("Monaco", "377"), ("Norvège", "47"), ("Nouvelle-Calédonie", "687"), ("Pays-Bas", "31"),
-    ("Pologne", "48"), ("Portugal", "351"), ("Roumanie", "40"), ("Royaume-Uni", "44"), ("Sénégal", "221"),
-    ("Suède", "46"), ("Suisse", "41"), ("Tchéquie", "420"), ("Tunisie", "216"), ("Turquie", "90"),
-]
-COUNTRY_CHOICES = [("33", "France (+33)")] + [(code, f"{name} (+{code})") for name, code in COUNTRY_CODES]
-DIAL_CODES = {code for code, _ in COUNTRY_CHOICES}
 METHOD_LABELS = {"authenticator": "Microsoft Authenticator", "totp": "Application d'authentification",
                  "sms": "Téléphone - SMS"}
 
@@ -256,7 +237,7 @@ def parse_phone(dial, national):
     """Return (E.164 number, national digits) from the country code and the number typed, or (None, error)."""
     dial = (dial or "").lstrip("+")
     digits = "".join(ch for ch in (national or "") if ch not in " .-()")
-    if dial not in DIAL_CODES:
+    if dial not in dial_codes():
         return None, _("Sélectionnez l'indicatif de votre pays ou région.")
     if not digits:
         return None, _("Entrez un numéro de téléphone.")
@@ -294,7 +275,8 @@ def sms_phone(flow):
                         phone={"dial": dial, "national": national, "e164": number})
         error = national
         db.session.commit()
-    return page("sms_phone", flow, form, error=error, countries=COUNTRY_CHOICES)
+    return page("sms_phone", flow, form, error=error, countries=calling_codes(),
+                chosen_region=region_for_dial_code(form.country_code.data))
 
 
 SMS_ERRORS = {
