@@ -46,6 +46,9 @@ def branding(tenant):
         "support_phone": extra.get("support_phone") or "",
         "support_email": extra.get("support_email") or "",
         "website": extra.get("website") or "",
+        # The guide's links in the invitation email (the user guide, the F.A.Q).
+        "guide_url": extra.get("guide_url") or "",
+        "faq_url": extra.get("faq_url") or "",
     }
 
 
