@@ -7,6 +7,7 @@ from email.message import EmailMessage
 
 from flask import current_app, render_template
 
+from . import clock
 from .extensions import db
 from .models import Invitation, User
 
@@ -33,6 +34,20 @@ def invite(tenant, email, redirect_url, display_name="", invited_by=None):
     db.session.add(invitation)
     db.session.flush()
     return user, invitation
+
+
+def redeemed_by(flow, user):
+    """The person at an invitation's sign-in page typed `user`'s address: True if the invitation was sent to it.
+
+    Only then does the journey go on (and the invitation count as redeemed): nobody redeems another person's
+    invitation by typing their own address.
+    """
+    invitation = db.session.get(Invitation, flow.invitation_id)
+    if invitation is None or invitation.email != user.email:
+        return False
+    if invitation.redeemed_at is None:
+        invitation.redeemed_at = clock.now()
+    return True
 
 
 def branding(tenant):

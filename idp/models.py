@@ -257,6 +257,8 @@ class SessionAccount(db.Model):
     signed_in: Mapped[bool] = mapped_column(Boolean, default=True)
     auth_time: Mapped[object] = mapped_column(DateTime, default=clock.now)
     mfa_at: Mapped[object] = mapped_column(DateTime, nullable=True)
+    # When a method was registered (proof-up) during this sign-in: that MFA holds until the next sign-in.
+    mfa_registered_at: Mapped[object] = mapped_column(DateTime, nullable=True)
     amr: Mapped[list] = mapped_column(JSON, default=list)
     kmsi: Mapped[bool] = mapped_column(Boolean, default=False)
     last_used_at: Mapped[object] = mapped_column(DateTime, default=clock.now)

@@ -294,7 +294,8 @@ def test_captcha_answer_of_the_flow_at_the_captcha_screen(app, client):
         user = User.by_email("nouveau.client@example.fr")
         flow = Flow(browser_id="b", tenant_id=user.tenant_id, user_id=user.id, email=user.email,
                     params={"client_id": "x"},
-                    state={"signup": {"password_hash": "h", "birth_date": "2000-01-01", "email_verified": True},
+                    state={"signup": {"password_hash": "h", "birth_date": "2000-01-01", "email_verified": True,
+                                      "captcha_intro_seen": True},
                            "captcha": {"round": 1, "rounds": 1, "answer": "3"}})
         db.session.add(flow)
         db.session.commit()
