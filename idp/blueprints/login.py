@@ -19,7 +19,9 @@ bp = Blueprint("login", __name__, url_prefix="/login")
 
 
 class EmailForm(FlaskForm):
-    loginfmt = StringField(validators=[InputRequired(), Length(max=254), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")])
+    # Spaces around a pasted address are dropped, as a browser's type=email field does.
+    loginfmt = StringField(filters=[lambda value: value.strip() if isinstance(value, str) else value],
+                           validators=[InputRequired(), Length(max=254), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")])
 
 
 class PasswordForm(FlaskForm):
