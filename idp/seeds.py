@@ -1,5 +1,6 @@
 """Seed folders (seeds/<scenario>/: tenant.yaml, clients.yaml, users.yaml), loaded idempotently."""
 import datetime
+import hashlib
 import re
 from pathlib import Path
 
@@ -81,6 +82,7 @@ def validate(folder):
     _require(tenant_path, None, tenant, "name")
     if tenant.get("mfa", "always") not in ("always", "once", "never"):
         raise SeedError(tenant_path, None, "mfa", "must be always, once or never")
+    read_logo(folder, tenant)
     clients = _read(clients_path, list)
     seen = set()
     for index, item in enumerate(clients, 1):
@@ -126,6 +128,59 @@ def validate(folder):
     return tenant, clients, users
 
 
+LOGO_MAX_BYTES = 100_000
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+
+
+def read_logo(folder, tenant):
+    """Return the SVG text of tenant.yaml's `branding: {logo: PATH}` (relative to the seed folder), or None.
+
+    The logo is served from the emulator's own origin and shown in pages, so it must be a plain SVG image:
+    no script, no event handler, nothing fetched from elsewhere (offline), not huge.
+    """
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import ParseError, fromstring
+
+    path = Path(folder) / "tenant.yaml"
+    branding = tenant.get("branding")
+    if branding is None:
+        return None
+    if not isinstance(branding, dict):
+        raise SeedError(path, None, "branding", "must be a mapping, e.g. {logo: branding/logo.svg}")
+    logo = branding.get("logo")
+    if logo is None:
+        return None
+    if not isinstance(logo, str) or not logo.lower().endswith(".svg") or Path(logo).is_absolute():
+        raise SeedError(path, None, "branding.logo", "must be the path of an .svg file, relative to the seed folder")
+    file = Path(folder) / logo
+    try:
+        data = file.read_bytes()
+    except OSError:
+        raise SeedError(path, None, "branding.logo", f"file missing: {file}") from None
+    if len(data) > LOGO_MAX_BYTES:
+        raise SeedError(path, None, "branding.logo",
+                        f"{file} is {len(data)} bytes; a logo has at most {LOGO_MAX_BYTES}")
+    try:
+        text = data.decode("utf-8")
+        root = fromstring(text, forbid_dtd=True)
+    except (UnicodeDecodeError, ParseError, DefusedXmlException) as exc:
+        raise SeedError(path, None, "branding.logo", f"{file} is not a well-formed SVG file ({exc})") from None
+    if root.tag != f"{SVG}svg":
+        raise SeedError(path, None, "branding.logo", f"{file} is not an SVG image (root element {root.tag})")
+    for element in root.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag in ("script", "foreignObject"):
+            raise SeedError(path, None, "branding.logo", f"{file} has a <{tag}> element; a logo is a plain image")
+        for name, value in element.attrib.items():
+            if name.rsplit("}", 1)[-1].lower().startswith("on"):
+                raise SeedError(path, None, "branding.logo", f"{file} has an event handler ({name})")
+            if name in ("href", XLINK_HREF) and not value.startswith(("#", "data:image/")):
+                raise SeedError(path, None, "branding.logo",
+                                f"{file} refers to {value}; a logo carries everything it shows")
+    return text
+
+
 def read_settings(folder):
     """Read the optional settings.yaml of a seed folder (captcha, captcha_rounds, mfa, faults, clock_offset_seconds)."""
     from .settings import SETTINGS, SettingsError, check_faults, check_settings
@@ -166,6 +221,10 @@ def load(folder):
     extra = {k: v for k, v in tenant_data.items() if k not in ("id", "domain", "name", "mfa")}
     if tenant.extra != extra:
         tenant.extra = extra
+    logo = read_logo(folder, tenant_data)
+    etag = hashlib.sha256(logo.encode()).hexdigest()[:16] if logo else None
+    if tenant.logo_etag != etag:
+        tenant.logo_svg, tenant.logo_etag = logo, etag
     for item in clients:
         client = db.session.get(Client, item["client_id"])
         if client is None:

@@ -5,12 +5,15 @@ being verified live in flow.state["proofup"] (server-side, never in a hidden fie
 `mfa_registration_required` returns its "screen" while a proof-up is in progress.
 """
 import base64
+import datetime
+from email.utils import format_datetime
 
 import pyotp
 from flask import Blueprint, jsonify
 from flask_babel import gettext as _
 from wtforms import StringField
 
+from .. import clock
 from ..countries import calling_codes, dial_codes, region_for_dial_code
 from ..devices import authenticator, otp
 from ..extensions import db
@@ -198,7 +201,9 @@ def app_approved(flow):
     if form.validate_on_submit():
         if (response := step_button(flow, form.action.data, back="proofup-app-try")) is not None:
             return response
-        return move(flow, "proofup-success", method="authenticator")
+        # The time of the "correctement inscrite" notice the next screen shows (guide).
+        return move(flow, "proofup-success", method="authenticator",
+                    registered_at=clock.now().isoformat(timespec="seconds"))
     return page("app_approved", flow, form)
 
 
@@ -353,7 +358,17 @@ def success(flow):
     detail = None
     if method == "sms":
         detail = "+{dial} {national}".format(**current["phone"])
-    return page("success", flow, form, method_label=_(METHOD_LABELS.get(method, "")), method_detail=detail)
+    return page("success", flow, form, method_label=_(METHOD_LABELS.get(method, "")), method_detail=detail,
+                registered_at=registered_at(current))
+
+
+def registered_at(current):
+    """When the Microsoft Authenticator app was registered, as the guide's notice prints it
+    ("Wed, 30 Nov 2022 21:47:55 GMT"), or None for the other methods."""
+    if current.get("method") != "authenticator" or not current.get("registered_at"):
+        return None
+    when = datetime.datetime.fromisoformat(current["registered_at"]).replace(tzinfo=datetime.timezone.utc)
+    return format_datetime(when, usegmt=True)
 
 
 @bp.route("/<flow_id>/status")
