@@ -260,3 +260,19 @@ def test_cli_seed_with_a_missing_logo_says_so_in_one_line(tmp_path):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "branding.logo" in lines[0] and "file missing" in lines[0]
     assert str(folder / "branding" / "absent.svg") in lines[0]
+
+
+@pytest.mark.parametrize("email, screen", [("authenticator.demo@example.fr", "mfa-push"),
+                                           ("totp.demo@example.fr", "mfa-otp"),
+                                           ("sms.demo@example.fr", "mfa-otp")])
+def test_returning_sign_in_mfa_pages_show_the_tenant_logo(app, browser, email, screen):
+    from .conftest import PASSWORD
+    from .helpers import sign_in_until_mfa
+
+    page, _ = sign_in_until_mfa(browser, email, PASSWORD)
+    assert page.screen == screen
+    assert_branded(page)
+    if screen == "mfa-push":
+        choice = browser.submit(page, button="signInAnotherWay")
+        assert choice.screen == "mfa-method-choice"
+        assert_branded(choice)
