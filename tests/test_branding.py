@@ -276,3 +276,30 @@ def test_returning_sign_in_mfa_pages_show_the_tenant_logo(app, browser, email, s
         choice = browser.submit(page, button="signInAnotherWay")
         assert choice.screen == "mfa-method-choice"
         assert_branded(choice)
+
+
+def test_an_older_database_gains_the_logo_columns_and_keeps_its_tenant(tmp_path):
+    import sqlite3
+
+    from idp import create_app
+
+    folder = tmp_path / "old"
+    folder.mkdir()
+    connection = sqlite3.connect(folder / "idp.sqlite3")
+    # tenant as it was before the seed folder's branding
+    connection.execute("CREATE TABLE tenant (id VARCHAR(36) PRIMARY KEY, domain VARCHAR(255) UNIQUE, name VARCHAR(255), "
+                       "mfa VARCHAR(16), extra JSON, pairwise_salt VARCHAR(64))")
+    connection.execute("INSERT INTO tenant VALUES (?, ?, 'Ancien nom', 'always', '{}', 'salt')", (TENANT_ID, TENANT))
+    connection.commit()
+    connection.close()
+    app = create_app({"TESTING": True, "IDP_DATA_DIR": str(folder), "SECRET_KEY": "x", "IDP_PASSWORD_HASH": FAST_HASH})
+    with app.app_context():
+        tenant = db.session.get(Tenant, TENANT_ID)
+        assert tenant.name == "Ancien nom" and tenant.logo_etag is None and tenant.pairwise_salt == "salt"
+        seeds.load("default")
+        assert db.session.get(Tenant, TENANT_ID).logo_etag is not None
+    response = app.test_client().get(f"/{TENANT}/branding/logo.svg")
+    assert response.status_code == 200 and b"bakertilly" in response.data
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
