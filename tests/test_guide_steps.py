@@ -47,6 +47,7 @@ def test_invitation_link_opens_the_email_screen_empty_and_without_the_guides_cal
     assert field.get("value", "") == ""  # the client types the address the email came to (guide), nothing prefilled
     assert page.soup.find(id="idSIButton9")["data-testid"] == "idSIButton9"
     assert CALLOUT not in raw_html(page)  # a callout of the guide, not text of Microsoft's page
+    assert "utilisez le lien de votre invitation" not in page.text()  # already on it
     with app.app_context():
         flow = db.session.get(Flow, flow_id_of(page))
         assert flow.invitation_id and flow.user_id is None and flow.email is None
