@@ -95,6 +95,7 @@ def test_mailbox_reads_like_a_webmail_list_and_reading_pane_in_french(app, brows
     assert oldest.find(attrs={"data-testid": "message-item-date"}).get_text(strip=True) == "14/03/2025"
     assert oldest.find(class_="m-snippet").get_text(strip=True) == "Bonjour, Votre facture est jointe."
     assert "unread" in oldest["class"] and page.testid("message-view") is None
+    assert page.testid("unread-count").get_text(strip=True) == "· 2 non lus"
 
     # The reading pane beside the list: the selected mail, its sender, recipient and French date; the list keeps its filter.
     page = browser.get(oldest.find("a")["href"])
@@ -103,6 +104,7 @@ def test_mailbox_reads_like_a_webmail_list_and_reading_pane_in_french(app, brows
     selected = page.testids("message")[1]
     assert "selected" in selected["class"] and selected.find("a")["aria-current"] == "true"
     assert "unread" not in selected["class"]
+    assert page.testid("unread-count").get_text(strip=True) == "· 1 non lu"
     sender = page.testid("message-from")
     assert sender.find("strong").get_text() == "Espace client Baker Tilly"
     assert sender.get_text(" ", strip=True) == "Espace client Baker Tilly <espace-client@bakertilly.fr>"
