@@ -7,8 +7,8 @@ gives what a person would read elsewhere (email code, TOTP code) and changes QA 
 - a guest with an account and no MFA method (another authenticator app, then the SMS branch);
 - a returning Authenticator user (password, push, another way, TOTP, KMSI, app consent, account picker);
 - the error page (a redirect_uri the app never registered), the mailbox, the emulator's home and journey recorder;
-- the Espace Client (served in-process to the browser): connect, error, CGU, dashboard, every tile, the forms with
-  their errors and confirmations, the admin pages.
+- the Espace Client (client_app on a free port of the test process, with a signed-in client): connect, error, CGU,
+  dashboard, every tile, the forms with their errors and confirmations, the admin pages.
 At the end every screen id of idp.blueprints.screens.SCREENS must have been captured.
 
 The same walk checks the phone size: after each desktop screenshot the viewport shrinks to 390 × 844 for a moment,
@@ -187,17 +187,24 @@ def next_open_day():
 def visit_the_espace_client(chromium, camera, idp, data_dir):
     """Every page of the Espace Client, as a signed-in client with a long address, then as the firm's admin."""
     espace = EspaceClient(idp, data_dir)
-    base = espace.base
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
     context.set_default_timeout(15_000)
     camera.watch(context)
-    page = context.new_page()
+    try:
+        walk_the_espace_client(context.new_page(), camera, espace)
+    finally:
+        context.close()
+        espace.close()
+
+
+def walk_the_espace_client(page, camera, espace):
+    base = espace.base
     page.goto(f"{base}/")
     camera.shot(page, "client-connect")
     page.goto(f"{base}/auth/callback")
     camera.shot(page, "client-error")
 
-    espace.sign_in(context, "camille.durand-lefebvre@societe-exemple-aux-longs-noms.fr", "Camille Durand-Lefebvre")
+    espace.sign_in(page.context, "camille.durand-lefebvre@societe-exemple-aux-longs-noms.fr", "Camille Durand-Lefebvre")
     page.goto(f"{base}/tableau-de-bord")
     camera.shot(page, "client-cgu")
     click(page, '[data-testid="accept-cgu"]')
@@ -228,11 +235,9 @@ def visit_the_espace_client(chromium, camera, idp, data_dir):
     camera.shot(page, "client-appointment-sent")
     page.goto(f"{base}/admin/invitations")
     camera.shot(page, "client-admin-login")
-    page.fill("#password", "admin")
+    page.fill("#password", espace.app.config["CLIENT_ADMIN_PASSWORD"])
     click(page, 'main button[type="submit"]')
     camera.shot(page, "client-admin-invitations")
-    context.close()
-    espace.close()
 
 
 @pytest.fixture(scope="module")
