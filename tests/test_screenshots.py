@@ -294,6 +294,7 @@ def walk(idp, client_data):
             click(page, '[data-testid="message-open"]')
             camera.shot(page, "mailbox-message")
             read_the_invitation(page, camera)
+            read_the_invitation_without_javascript(chromium, page.url, camera)
             page.goto(redeem)  # the guide: the invitation opens the sign-in page, where the client types the address
             camera.shot(page, "email", "email-invitation")
             page.fill("#i0116", INVITED)
@@ -455,6 +456,21 @@ def read_the_invitation(page, camera):
     page.set_viewport_size(size)
 
 
+def read_the_invitation_without_javascript(chromium, url, camera):
+    """The same mail in a browser with JavaScript off: the frame keeps its CSS height, the button still shows."""
+    context = chromium.new_context(viewport=LAPTOP_SIZE, locale="fr-FR", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        expect(page.locator("body")).to_have_attribute("data-screen", "mailbox-message")
+        button = page.frame_locator('[data-testid="message-html"]').get_by_role("link", name="Je configure mon nouvel accès")
+        expect(button).to_be_visible()
+        camera.invitation["button without JavaScript"] = button.bounding_box()
+        camera.invitation["frame without JavaScript"] = page.locator('[data-testid="message-html"]').bounding_box()
+    finally:
+        context.close()
+
+
 def test_every_screen_is_rendered_and_saved(tour):
     missing = sorted(set(SCREENS) - set(tour.captured))
     assert not missing, f"screens never captured: {missing}"
@@ -484,3 +500,7 @@ def test_invitation_mail_shows_whole_with_its_button_above_the_fold_and_real_lin
     assert links["02.41.66.17.49"] == "tel:0241661749"
     assert links["support.digital@bakertilly.fr"] == "mailto:support.digital@bakertilly.fr"
     assert "/redeem?" in links["Je configure mon nouvel accès"]
+    # Without JavaScript the frame does not follow the mail's height, but the button is still in sight.
+    button, frame = seen["button without JavaScript"], seen["frame without JavaScript"]
+    assert frame["y"] <= button["y"] and button["y"] + button["height"] <= min(frame["y"] + frame["height"],
+                                                                            LAPTOP_SIZE["height"]), (button, frame)
