@@ -453,6 +453,9 @@ def read_the_invitation(page, camera):
         "scrolled": page.evaluate("window.scrollY"),
         "links": mail.locator("a").evaluate_all("links => links.map(a => [a.textContent.trim(), a.getAttribute('href')])"),
     }
+    page.set_viewport_size(PHONE_SIZE)  # on a phone the reading pane comes first, the list under it
+    camera.invitation["pane on a phone"] = page.locator(".webmail-pane").bounding_box()
+    camera.invitation["list on a phone"] = page.locator(".webmail-list").bounding_box()
     page.set_viewport_size(size)
 
 
@@ -500,6 +503,9 @@ def test_invitation_mail_shows_whole_with_its_button_above_the_fold_and_real_lin
     assert links["02.41.66.17.49"] == "tel:0241661749"
     assert links["support.digital@bakertilly.fr"] == "mailto:support.digital@bakertilly.fr"
     assert "/redeem?" in links["Je configure mon nouvel accès"]
+    pane, listing = seen["pane on a phone"], seen["list on a phone"]
+    assert pane["x"] == listing["x"] == 0 and pane["width"] == listing["width"] == PHONE_SIZE["width"]
+    assert pane["y"] + pane["height"] <= listing["y"], "on a phone the reading pane and the list stack"
     # Without JavaScript the frame does not follow the mail's height, but the button is still in sight.
     button, frame = seen["button without JavaScript"], seen["frame without JavaScript"]
     assert frame["y"] <= button["y"] and button["y"] + button["height"] <= min(frame["y"] + frame["height"],
