@@ -115,6 +115,14 @@ def test_mailbox_reads_like_a_webmail_list_and_reading_pane_in_french(app, brows
     assert page.testid("message-text").get_text() == "Bonjour,\n\nVotre   facture est jointe."
 
 
+def test_list_snippet_of_an_html_only_mail_is_its_visible_text(app, browser):
+    deliver(app, "e@example.fr", "HTML seul", text="", html=(
+        "<!DOCTYPE html><html><head><title>Titre</title><style>p { color: red }</style></head>"
+        "<body><script>ignore()</script><p>Bonjour <b>Camille</b>,</p><p>votre&nbsp;dossier est prêt.</p></body></html>"))
+    item = browser.get("/_emulator/mailbox?to=e@example.fr").testid("message")
+    assert item.find(class_="m-snippet").get_text(strip=True) == "Bonjour Camille, votre dossier est prêt."
+
+
 def test_invitation_mail_has_the_guide_links_as_real_links(app, client):
     from .test_invitations import app_token, invite
 

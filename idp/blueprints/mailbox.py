@@ -2,6 +2,7 @@
 newest first, beside a reading pane with the selected mail."""
 import re
 from email.utils import parseaddr
+from html.parser import HTMLParser
 
 from babel.dates import format_datetime
 from flask import Blueprint, abort, make_response, render_template, request
@@ -44,9 +45,44 @@ def sender(message):
     return (name or address or message.sender or ""), address
 
 
+class _VisibleText(HTMLParser):
+    """The text a reader sees in a mail's HTML: no head, title, style or script."""
+
+    HIDDEN = {"head", "title", "style", "script"}
+    # Tags that end a line of text: a space there keeps two paragraphs' words apart.
+    BLOCKS = {"p", "div", "br", "tr", "td", "th", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote"}
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self.hidden = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        if tag in self.BLOCKS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag):
+        if tag in self.HIDDEN and self.hidden:
+            self.hidden -= 1
+        if tag in self.BLOCKS:
+            self.parts.append(" ")
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def _visible_text(html):
+    parser = _VisibleText()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.parts)
+
+
 def snippet(message):
-    """The first words of the mail's text, on one line, as a mail list shows them."""
-    text = " ".join((message.body_text or "").split())
+    """The first words of the mail's text (of its HTML when it has no text part), on one line, as a mail list shows."""
+    text = " ".join((message.body_text or _visible_text(message.body_html or "")).split())
     return text if len(text) <= SNIPPET else text[:SNIPPET].rsplit(" ", 1)[0] + "…"
 
 
