@@ -50,13 +50,20 @@ def calling_codes(locale="fr"):
     of its own (phonenumbers' regions: ISO 3166-1 countries but Antarctica, Bouvet Island, South Georgia,
     Heard Island, Pitcairn, the French Southern Territories and the US Minor Outlying Islands; plus
     Ascension, Tristan da Cunha and Kosovo), France first, then sorted by French name."""
-    import phonenumbers
-
     names = _names(locale)
-    rows = [(region, str(phonenumbers.country_code_for_region(region)), names[region])
-            for region in phonenumbers.SUPPORTED_REGIONS]
+    rows = [(region, str(code), names[region]) for code, regions in _regions_by_code().items() for region in regions]
     rows.sort(key=lambda row: (row[0] != FIRST_CALLING_CODE, sort_key(row[2])))
     return tuple((region, code, f"{name} (+{code})") for region, code, name in rows)
+
+
+@functools.cache
+def _regions_by_code():
+    """{calling code: (its main region first, then the others)} for phonenumbers' regions. Read from its small
+    code-to-region table: asking per region would load every region's full metadata (~25 MB)."""
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, SUPPORTED_REGIONS
+
+    return {code: tuple(r for r in regions if r in SUPPORTED_REGIONS)
+            for code, regions in COUNTRY_CODE_TO_REGION_CODE.items() if set(regions) & SUPPORTED_REGIONS}
 
 
 @functools.cache
@@ -68,9 +75,7 @@ def dial_codes():
 def region_for_dial_code(code):
     """The option to show selected for a calling code several regions share: the code's main region
     (+1 United States, +44 United Kingdom, +262 La Réunion…), France for +33 or anything unknown."""
-    import phonenumbers
-
     code = (code or "").lstrip("+")
     if code not in dial_codes():
         return FIRST_CALLING_CODE
-    return phonenumbers.region_code_for_country_code(int(code))
+    return _regions_by_code()[int(code)][0]
