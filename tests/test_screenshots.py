@@ -70,7 +70,9 @@ class Camera:
         self.invitation = {}  # what the mailbox showed of the invitation mail at 1280 × 800
 
     def watch(self, context):
-        context.on("response", lambda r: r.status >= 500 and self.server_errors.append(f"{r.status} {r.url}"))
+        """Record every 5xx answer, except from localhost:8401: whatever listens there is not under test."""
+        context.on("response", lambda r: r.status >= 500 and not CLIENT_APP.match(r.url)
+                   and self.server_errors.append(f"{r.status} {r.url}"))
 
     def shot(self, page, screen_id, name=None):
         """Wait for `screen_id`, check the page, save it as <name or screen_id>.png (first time only)."""
@@ -482,7 +484,7 @@ def test_every_screen_is_rendered_and_saved(tour):
     assert not tour.server_errors, tour.server_errors
     for path in tour.captured.values():
         assert path.stat().st_size > 5_000, f"{path.name} looks empty"
-    assert tour.seconds < 120, "the screenshot tour should stay under 2 minutes"
+    assert tour.seconds < 150, f"the screenshot tour should stay well under 2.5 minutes (took {tour.seconds:.0f} s)"
 
 
 def test_every_screen_fits_a_390px_wide_phone(tour):
