@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import pyotp
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
@@ -206,8 +206,12 @@ def read_settings(folder):
     return settings
 
 
-def load(folder):
-    """Load a seed folder: add what is missing, update what differs; loading twice changes nothing."""
+def load(folder, idp_url=None, client_url=None):
+    """Load a seed folder: add what is missing, update what differs; loading twice changes nothing.
+
+    Each seeded `invited` user without an invitation gets one, with its email in the mailbox; idp_url
+    and client_url make its links (default: IDP_BASE_URL or the request's, and the first app's home).
+    """
     folder = resolve(folder)
     tenant_data, clients, users = validate(folder)
     settings = read_settings(folder)
@@ -246,6 +250,7 @@ def load(folder):
     db.session.flush()
     for item in users:
         apply_user(tenant, item, method)
+    invite_seeded_users(tenant, users, idp_url, client_url)
     for key, value in settings.items():
         Setting.put(key, value)
     db.session.commit()
@@ -296,6 +301,52 @@ def apply_user(tenant, item, method=None):
         if not db.session.scalar(select(Consent.id).where(Consent.user_id == user.id, Consent.client_id == client_id)):
             db.session.add(Consent(user_id=user.id, client_id=client_id, scopes=["openid", "profile"]))
     return user
+
+
+def invite_seeded_users(tenant, users, idp_url=None, client_url=None):
+    """Invite each seeded `invited` user who has no invitation yet, and put the branded email in the mailbox.
+
+    So that at first start (and after a reset) the newcomer finds the guide's first step, the email and its
+    "Je configure mon nouvel accès" button, as `idp-emulator invite` would have sent it. Delivered straight
+    to the mailbox: the SMTP server may not run yet (`up` seeds before starting it).
+    """
+    from html import unescape
+
+    from . import invitations
+    from .devices.messages import LINK, send_email
+    from .models import Invitation
+
+    invited = [item for item in users if item.get("state", "registered") == "invited"]
+    if not invited:
+        return
+    if not idp_url:
+        idp_url = current_app.config.get("IDP_BASE_URL") or (
+            request.url_root.rstrip("/") if has_request_context() else "http://localhost:8400")
+    return_url = f"{client_url.rstrip('/')}/" if client_url else app_home(tenant) or f"{idp_url.rstrip('/')}/_emulator/"
+    for item in invited:
+        email = item["email"].strip().lower()
+        if db.session.scalar(select(Invitation.id).where(Invitation.email == email)) is not None:
+            continue  # loading twice changes nothing
+        _, invitation = invitations.invite(tenant, email, return_url, display_name=item.get("name") or "",
+                                           invited_by="seed")
+        url = invitations.redeem_url(idp_url.rstrip("/"), invitation)
+        subject, text, html, brand = invitations.invitation_email(tenant, invitation, url)
+        # The links as the SMTP server reads them from the HTML (the button first), so the mail is the same.
+        links = list(dict.fromkeys([url] + [unescape(link) for link in LINK.findall(html)]))
+        send_email(email, subject, text, html=html, sender=f"{brand['sender_name']} <{brand['sender_email']}>",
+                   links=links)
+
+
+def app_home(tenant):
+    """The home of the tenant's first confidential app (where an invitation leads by default), or None."""
+    from urllib.parse import urlsplit
+
+    clients = db.session.scalars(select(Client).where(Client.tenant_id == tenant.id).order_by(Client.name)).all()
+    for client in sorted(clients, key=lambda c: c.is_public):
+        if client.redirect_uris:
+            parts = urlsplit(client.redirect_uris[0])
+            return f"{parts.scheme}://{parts.netloc}/"
+    return None
 
 
 def wipe():

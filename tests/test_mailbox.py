@@ -237,15 +237,16 @@ def test_serve_starts_the_smtp_server_of_the_mailbox(live_server):
     assert "Depuis SMTP" in response.text
 
 
-def test_serve_survives_a_taken_smtp_port(tmp_path):
+def test_serve_refuses_a_taken_smtp_port_in_one_line(tmp_path):
+    """A taken SMTP port would send this server's mail to another mailbox: serve stops at once and says so."""
     from .conftest import LiveServer
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        server = LiveServer(tmp_path / "taken", extra_env={"IDP_SMTP_PORT": str(taken.getsockname()[1])})
-        try:
-            server.start()
-        finally:
-            server.stop()
-        assert "already in use" in server.output.read_text()
+        port = taken.getsockname()[1]
+        server = LiveServer(tmp_path / "taken", extra_env={"IDP_SMTP_PORT": str(port)})
+        result = server.cli("serve", "--port", str(server.port))
+    assert result.returncode != 0 and result.stdout == ""
+    assert result.stderr.splitlines() == [f"idp-emulator: port {port} on 127.0.0.1 is already in use "
+                                          "(another idp-emulator?); choose another for SMTP with --smtp-port"]
