@@ -1,7 +1,7 @@
 """QA settings shared by every worker (Setting rows): captcha mode and rounds, MFA policy override, faults."""
 from flask import current_app, has_app_context
 
-from .journey.captcha import MAX_SET_ROUNDS, MODES as CAPTCHA_MODES, resolve_mode
+from .journey.captcha import MAX_ROUNDS, MAX_SET_ROUNDS, MODES as CAPTCHA_MODES, resolve_mode
 from .models import Setting
 
 MFA_POLICIES = ("always", "once", "never")
@@ -24,7 +24,7 @@ def _choice(name, value, allowed):
 def _rounds(value):
     if value is not None and (type(value) is not int or not 1 <= value <= MAX_SET_ROUNDS):
         raise SettingsError(f"'captcha_rounds' must be a whole number from 1 to {MAX_SET_ROUNDS} "
-                            f"(or null for the default: 1 to 3 at random), not {value!r}")
+                            f"(or null for the default: 1 to {MAX_ROUNDS} at random), not {value!r}")
     return value
 
 
@@ -62,7 +62,7 @@ def captcha_mode():
 
 
 def captcha_rounds():
-    """Return the number of rounds a new puzzle has (QA setting), or None: 1 to 3 at random."""
+    """Return the number of rounds a new puzzle has (QA setting), or None: 1 to MAX_ROUNDS at random."""
     rounds = Setting.get("captcha_rounds")
     return rounds if type(rounds) is int and 1 <= rounds <= MAX_SET_ROUNDS else None
 
