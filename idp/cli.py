@@ -1,4 +1,5 @@
 """The `idp-emulator` command: up, serve, client, invite, seed, reset, keys rotate (and device helpers)."""
+import errno
 import os
 import signal
 import socket
@@ -44,8 +45,8 @@ def fail(message):
     sys.exit(1)
 
 
-def _port_taken(host, port):
-    """Whether host:port is held by another program (bound, or listening on another address of localhost).
+def _port_taken(host, port, option):
+    """Where host:port is held by another program (bound, or listening on another address of localhost), or None.
 
     Binds the way gunicorn does (SO_REUSEADDR, so a closed connection's TIME_WAIT is not an owner). On
     loopback, also tries the other loopback address: a server there would answer the printed localhost URLs.
@@ -56,7 +57,9 @@ def _port_taken(host, port):
         try:
             probe.bind((host, port))
             probe.listen(1)
-        except OSError:
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                fail(f"cannot listen on {host} port {port} ({exc.strerror}); check --host and {option}")
             return host
     if host in ("127.0.0.1", "localhost", "::1"):
         for other, other_family in (("::1", socket.AF_INET6), ("127.0.0.1", socket.AF_INET)):
@@ -80,7 +83,7 @@ def check_ports(wanted):
             fail(f"port {port} is asked for both {seen[port]} and {what}; choose another with {option}")
         seen[port] = what
     for port, host, option, what in wanted:
-        where = _port_taken(host, port)
+        where = _port_taken(host, port, option)
         if where:
             fail(f"port {port} on {where} is already in use (another idp-emulator?); "
                  f"choose another for {what} with {option}")
@@ -173,6 +176,11 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
     check_ports([(idp_port, host, "--idp-port", "the IdP")]
                 + ([(client_port, host, "--client-port", "the Espace Client")] if has_client else [])
                 + ([(smtp_port, smtp.LOOPBACK, "--smtp-port", "the dev mailbox's SMTP")] if serve_smtp else []))
+    for record in instances.running():
+        # Two instances on one data folder would share one database, so one mailbox.
+        if instances.same_folder(record.get("data_dir"), config.data_dir()):
+            fail(f"{config.data_dir()} is already used by the idp-emulator at {record['idp_url']}; "
+                 "start another one from another folder or with another IDP_DATA_DIR")
     scheme = "https" if use_https else "http"
     shown = _shown(host)
     idp_url = f"{scheme}://{shown}:{idp_port}"

@@ -147,6 +147,13 @@ def test_two_instances_keep_their_own_mailbox_and_commands_find_them_from_any_fo
         assert result.returncode == 0, result.stderr
         assert f"via the Graph API of {first.idp}" in result.stdout
 
+        # A second `up` on the same data folder would share its mailbox: refused in one line.
+        result = run(first, "up", "--idp-port", str(free_idp_port()), "--client-port", str(free_port()),
+                     IDP_DATA_DIR=first.env["IDP_DATA_DIR"])
+        assert result.returncode != 0 and result.stderr.splitlines() == [
+            f"idp-emulator: {first.env['IDP_DATA_DIR']} is already used by the idp-emulator at {first.idp}; "
+            "start another one from another folder or with another IDP_DATA_DIR"]
+
         second = instance(tmp_path / "second", state, derived_smtp=True).start()
         assert second.smtp_port != first.smtp_port
         # Two instances: without a choice the command names both and stops.
