@@ -125,7 +125,8 @@ def _shown(host):
 
 @main.command()
 @click.option("--port", default=8400, show_default=True)
-@click.option("--no-smtp", is_flag=True, help="Do not start the loopback SMTP server of the dev mailbox (also IDP_SMTP=off).")
+@click.option("--no-smtp", is_flag=True,
+              help="Do not start the loopback SMTP server of the dev mailbox (also IDP_SMTP=off).")
 @smtp_option
 @server_options
 def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port):
@@ -203,7 +204,8 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
     children = {}
     stop = _handle_stop_signals(children, idp_url)
     children["the IdP"] = subprocess.Popen(
-        [sys.executable, "-P", "-m", "idp.cli", "serve", "--port", str(idp_port), "--smtp-port", str(smtp_port), *common]
+        [sys.executable, "-P", "-m", "idp.cli", "serve", "--port", str(idp_port), "--smtp-port", str(smtp_port),
+         *common]
         + ([] if serve_smtp else ["--no-smtp"]), env=environment)
     if has_client:
         env = dict(environment, CLIENT_AUTHORITY=f"{idp_url}/{domain}/v2.0", CLIENT_BASE_URL=client_url)

@@ -5,18 +5,23 @@ import re
 import socket
 import subprocess
 import sys
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import requests
 
 from idp import seeds
+from idp.extensions import db
+from idp.models import Invitation, Message
 
 from .conftest import free_port
 from .test_e2e_demo import Demo
 
 SEEDED = seeds.validate(seeds.resolve("default"))[2]
 INVITED = [item["email"] for item in SEEDED if item.get("state") == "invited"]
+SUBJECT = "Baker Tilly – Configurez votre nouvel accès à votre Espace Client"
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def free_idp_port():
@@ -113,7 +118,8 @@ def test_up_prints_accounts_admin_smtp_and_phones_and_mails_the_invited_user(tmp
             else:
                 assert line.endswith(f" password {item['password']}"), line
         phones = [line.split()[-1] for line in output.split("Their phones")[1].splitlines()[1:] if "/phone/" in line]
-        expected = [f"{demo.idp}/_emulator/phone/" + (quote(item["phone"], safe="") if item.get("phone") else item["email"])
+        expected = [f"{demo.idp}/_emulator/phone/"
+                    + (quote(item["phone"], safe="") if item.get("phone") else item["email"])
                     for item in SEEDED if item.get("phone") or item.get("state", "").startswith("mfa_")]
         assert phones == expected and f"{demo.idp}/_emulator/phone/%2B33612345678" in phones
         for url in phones:  # each opens that user's phone
@@ -123,7 +129,7 @@ def test_up_prints_accounts_admin_smtp_and_phones_and_mails_the_invited_user(tmp
         # At first start the invited user already has the invitation, as `idp-emulator invite` sends it.
         for email in INVITED:
             mail = messages(demo, email)
-            assert [m["subject"] for m in mail] == ["Baker Tilly – Configurez votre nouvel accès à votre Espace Client"]
+            assert [m["subject"] for m in mail] == [SUBJECT]
             assert mail[0]["links"][0].startswith(f"{demo.idp}/redeem?tenant=")
             landing = requests.Session().get(mail[0]["links"][0], timeout=10)  # the guide's next screen
             assert landing.status_code == 200 and 'data-screen="email"' in landing.text
@@ -168,6 +174,7 @@ def test_two_instances_keep_their_own_mailbox_and_commands_find_them_from_any_fo
         for demo, email in ((first, "three@example.fr"), (second, "four@example.fr")):
             sent = requests.post(f"{demo.idp}/_emulator/api/invitations", json={"email": email}, timeout=30).json()
             assert sent["sent"] == "smtp"
+        assert list(elsewhere.iterdir()) == [], "the commands wrote nothing in the folder they ran from"
         invited = {demo.idp: sorted({m["to"] for m in messages(demo)} - set(INVITED)) for demo in (first, second)}
         assert invited == {first.idp: ["one@example.fr", "three@example.fr"],
                            second.idp: ["four@example.fr", "two@example.fr"]}
@@ -175,3 +182,31 @@ def test_two_instances_keep_their_own_mailbox_and_commands_find_them_from_any_fo
         if second is not None:
             second.stop()
         first.stop()
+
+
+def test_seeding_sends_each_invited_user_one_invitation(app):
+    """The seeds' invited users get the invitation mail once: loading the seeds again changes nothing."""
+    def invitations():
+        mail = db.session.query(Message).filter(Message.to.in_(INVITED)).all()
+        return sorted((m.to, m.subject) for m in mail), db.session.query(Invitation).count()
+
+    with app.app_context():
+        first = invitations()
+        assert first == ([(email, SUBJECT) for email in sorted(INVITED)], len(INVITED))
+        mail = db.session.query(Message).filter_by(to=INVITED[0]).one()
+        invitation = db.session.query(Invitation).filter_by(email=INVITED[0]).one()
+        assert mail.links[0] == f"http://localhost:8400/redeem?tenant={invitation.tenant_id}&invitation={invitation.id}"
+        assert invitation.redirect_url == "http://localhost:8401/"
+        seeds.load("default")
+        assert invitations() == first
+
+
+def test_readme_documents_every_option_of_up_and_serve():
+    from idp.cli import serve, up
+
+    text = README.read_text()
+    for command in (up, serve):
+        for param in command.params:
+            assert any(option in text for option in param.opts), (command.name, param.opts)
+        row = next(line for line in text.splitlines() if line.startswith(f"| `idp-emulator {command.name} ["))
+        assert "[--smtp-port N]" in row
