@@ -70,7 +70,11 @@ def _alive(pid):
         return False
     except PermissionError:  # it exists, under another user
         return True
-    return True
+    try:
+        # A pid can be reused after a crash or a reboot: the process must still be an idp-emulator.
+        return b"idp" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # no /proc (macOS): trust the pid
+        return True
 
 
 def running():
