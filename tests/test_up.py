@@ -88,6 +88,19 @@ def test_up_on_a_taken_port_exits_non_zero_with_one_line(tmp_path, taken):
     assert not list((tmp_path / "state").glob("**/*.json"))
 
 
+@pytest.mark.parametrize("command, what", [("serve", "the IdP"), ("client", "the Espace Client")])
+def test_serve_and_client_on_a_taken_port_exit_non_zero_with_one_line(tmp_path, command, what):
+    demo = instance(tmp_path / "demo", tmp_path / "state")
+    demo.folder.mkdir(parents=True)
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", demo.idp_port))
+        other.listen()
+        result = demo.cli(command, "--port", str(demo.idp_port), "--workers", "1")
+    assert result.returncode != 0 and result.stdout == ""
+    assert result.stderr.splitlines() == [f"idp-emulator: port {demo.idp_port} on 127.0.0.1 is already in use "
+                                          f"(another idp-emulator?); choose another for {what} with --port"]
+
+
 def test_up_fails_when_a_server_stops_while_starting(tmp_path):
     demo = instance(tmp_path / "demo", tmp_path / "state", CLIENT_DATABASE_URL="nosuchdatabase://")
     demo.folder.mkdir(parents=True)
