@@ -14,6 +14,20 @@ from .portal import EMAIL, REQUIRED
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+# Graph's invitation statuses (English API values) as the French page shows them.
+STATUS_LABELS = {
+    "PendingAcceptance": "En attente d'acceptation",
+    "InProgress": "En cours",
+    "Completed": "Acceptée",
+    "Error": "Erreur",
+}
+
+
+@bp.app_template_filter("invitation_status")
+def invitation_status(status):
+    """Return the French label of a Graph invitation status (an unknown one as Graph sent it)."""
+    return STATUS_LABELS.get(status, status)
+
 
 class AdminLoginForm(FlaskForm):
     password = PasswordField("Mot de passe administrateur", validators=[DataRequired(REQUIRED)])

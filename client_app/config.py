@@ -6,6 +6,7 @@ from pathlib import Path
 DEFAULT_AUTHORITY = "http://localhost:8400/bakertillyrecette.onmicrosoft.com/v2.0"
 DEFAULT_CLIENT_ID = "6a3f0c2e-8d4b-4e1a-9c7f-3b2d5e8a1f60"
 DEFAULT_CLIENT_SECRET = "espace-client-secret-2026"
+DEFAULT_ADMIN_PASSWORD = "admin"
 SEED_DATA = Path(__file__).resolve().parent / "seed_data.yaml"
 
 
@@ -14,6 +15,11 @@ def data_dir(value=None):
     path = Path(value or os.environ.get("CLIENT_DATA_DIR") or Path.cwd() / "client-data").resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def admin_password():
+    """The admin page's password: CLIENT_ADMIN_PASSWORD, else "admin" (a local demo; `up` prints it)."""
+    return os.environ.get("CLIENT_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
 
 
 def secret_key(folder):
@@ -49,7 +55,7 @@ def from_environment(overrides=None):
         "CLIENT_CA_BUNDLE": env("CLIENT_CA_BUNDLE") or None,
         # Microsoft Graph for invitations; default: derived from discovery's msgraph_host.
         "CLIENT_GRAPH_URL": (env("CLIENT_GRAPH_URL") or "").rstrip("/") or None,
-        "CLIENT_ADMIN_PASSWORD": env("CLIENT_ADMIN_PASSWORD") or "admin",
+        "CLIENT_ADMIN_PASSWORD": admin_password(),
         "CLIENT_SEED_DATA": env("CLIENT_SEED_DATA") or str(SEED_DATA),
         "SESSION_COOKIE_NAME": "espace_client_session",
         "SESSION_COOKIE_SAMESITE": "Lax",

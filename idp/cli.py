@@ -1,13 +1,16 @@
 """The `idp-emulator` command: up, serve, client, invite, seed, reset, keys rotate (and device helpers)."""
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
 
-from . import config
+from . import config, instances
 
 
 def _app(**overrides):
@@ -16,8 +19,11 @@ def _app(**overrides):
     return create_app(overrides or None)
 
 
-def ensure_seeded(app, reset=False):
-    """Load seeds/default on first run (or again with reset)."""
+SCENARIO = "default"  # what `up` loads on first run and with --reset
+
+
+def ensure_seeded(app, reset=False, idp_url=None, client_url=None):
+    """Load seeds/default on first run (or again with reset); the URLs make the seeded invitations' links."""
     from sqlalchemy import select
 
     from . import seeds
@@ -28,9 +34,59 @@ def ensure_seeded(app, reset=False):
         if reset:
             seeds.wipe()
         if db.session.scalar(select(Tenant.id)) is None:
-            seeds.load("default")
+            seeds.load(SCENARIO, idp_url=idp_url, client_url=client_url)
             return True
     return False
+
+
+def fail(message):
+    """Stop with one line on stderr and a non-zero exit: what a person and a script both read at once."""
+    click.echo(f"idp-emulator: {message}", err=True)
+    sys.exit(1)
+
+
+def _port_taken(host, port, option):
+    """Where host:port is held by another program (bound, or listening on another address of localhost), or None.
+
+    Binds the way gunicorn does (SO_REUSEADDR, so a closed connection's TIME_WAIT is not an owner). On
+    loopback, also tries the other loopback address: a server there would answer the printed localhost URLs.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+            probe.listen(1)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                fail(f"cannot listen on {host} port {port} ({exc.strerror}); check --host and {option}")
+            return host
+    if host in ("127.0.0.1", "localhost", "::1"):
+        for other, other_family in (("::1", socket.AF_INET6), ("127.0.0.1", socket.AF_INET)):
+            if other == host:
+                continue
+            with socket.socket(other_family, socket.SOCK_STREAM) as knock:
+                knock.settimeout(0.2)
+                try:
+                    if knock.connect_ex((other, port)) == 0:
+                        return other
+                except OSError:  # no IPv6 here
+                    pass
+    return None
+
+
+def check_ports(wanted):
+    """Fail at once, in one line, when a port is taken or asked twice; wanted: [(port, host, option, what)]."""
+    seen = {}
+    for port, host, option, what in wanted:
+        if port in seen:
+            fail(f"port {port} is asked for both {seen[port]} and {what}; choose another with {option}")
+        seen[port] = what
+    for port, host, option, what in wanted:
+        where = _port_taken(host, port, option)
+        if where:
+            fail(f"port {port} on {where} is already in use (another idp-emulator?); "
+                 f"choose another for {what} with {option}")
 
 
 @click.group()
@@ -60,24 +116,40 @@ def _tls(use_https, host):
     return ensure_certificates(config.data_dir(), hosts=[host])
 
 
+def smtp_option(func):
+    return click.option("--smtp-port", type=click.IntRange(0, 65535), default=None,
+                        help="Port of the dev mailbox's SMTP server [default: IDP_SMTP_PORT, else the IdP's port + 25, "
+                             "e.g. 8425 for 8400]; 0 for none.")(func)
+
+
+def _shown(host):
+    return "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+
+
 @main.command()
 @click.option("--port", default=8400, show_default=True)
-@click.option("--no-smtp", is_flag=True, help="Do not start the loopback SMTP server of the dev mailbox "
-              "(also IDP_SMTP=off; its port is IDP_SMTP_PORT, 8425).")
+@click.option("--no-smtp", is_flag=True,
+              help="Do not start the loopback SMTP server of the dev mailbox (also IDP_SMTP=off).")
+@smtp_option
 @server_options
-def serve(port, host, use_https, workers, threads, debug, no_smtp, keep_alive):
+def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port, keep_alive):
     """Run the IdP alone."""
+    from .devices import smtp
+
+    smtp_port = smtp.port_for(port, smtp_port)
+    serve_smtp = smtp.enabled(no_smtp) and smtp_port != 0
+    check_ports([(port, host, "--port", "the IdP")] + ([(smtp_port, smtp.LOOPBACK, "--smtp-port", "SMTP")]
+                                                       if serve_smtp else []))
     ca, cert, key = _tls(use_https, host)
     scheme = "https" if use_https else "http"
     os.environ["IDP_LISTEN_HOST"] = host
-    app = _app(IDP_LISTEN_HOST=host)
-    ensure_seeded(app)
-    from .devices import smtp
-
-    if smtp.enabled(no_smtp):
-        # Runs in this (master) process; a taken port only logs a warning.
-        smtp.start(app)
-    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+    os.environ["IDP_SMTP_PORT"] = str(smtp_port)
+    app = _app(IDP_LISTEN_HOST=host, IDP_SMTP_PORT=smtp_port)
+    ensure_seeded(app, idp_url=f"{scheme}://{_shown(host)}:{port}")
+    if serve_smtp and smtp.start(app, smtp_port) is None:
+        fail(f"the SMTP server of the dev mailbox did not start on {smtp.LOOPBACK}:{smtp_port}; "
+             "choose another port with --smtp-port")
+    shown = _shown(host)
 
     def ready():
         if ca:
@@ -95,17 +167,31 @@ def serve(port, host, use_https, workers, threads, debug, no_smtp, keep_alive):
 @click.option("--idp-port", default=8400, show_default=True)
 @click.option("--client-port", default=8401, show_default=True)
 @click.option("--reset", is_flag=True, help="Start again from the seeds (the Espace Client's database too).")
+@smtp_option
 @server_options
-def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, keep_alive):
-    """Run the IdP and the Espace Client together, print every URL, stop both on Ctrl-C."""
-    app = _app()
-    ensure_seeded(app, reset=reset)
-    ca, _, _ = _tls(use_https, host)
+def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, smtp_port, keep_alive):
+    """Run the IdP and the Espace Client together, print every URL and account, stop both on Ctrl-C."""
+    from .devices import smtp
+
+    has_client = _has_client_app()
+    smtp_port = smtp.port_for(idp_port, smtp_port)
+    serve_smtp = smtp.enabled() and smtp_port != 0
+    # Before anything starts: a taken port must never show another server's pages under our URLs.
+    check_ports([(idp_port, host, "--idp-port", "the IdP")]
+                + ([(client_port, host, "--client-port", "the Espace Client")] if has_client else [])
+                + ([(smtp_port, smtp.LOOPBACK, "--smtp-port", "the dev mailbox's SMTP")] if serve_smtp else []))
+    for record in instances.running():
+        # Two instances on one data folder would share one database, so one mailbox.
+        if instances.same_folder(record.get("data_dir"), config.data_dir()):
+            fail(f"{config.data_dir()} is already used by the idp-emulator at {record['idp_url']}; "
+                 "start another one from another folder or with another IDP_DATA_DIR")
     scheme = "https" if use_https else "http"
-    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+    shown = _shown(host)
     idp_url = f"{scheme}://{shown}:{idp_port}"
     client_url = f"{scheme}://{shown}:{client_port}"
-    has_client = _has_client_app()
+    app = _app()
+    ensure_seeded(app, reset=reset, idp_url=idp_url, client_url=client_url if has_client else None)
+    ca, _, _ = _tls(use_https, host)
     with app.app_context():
         domain = _tenant_domain()
         if has_client:
@@ -115,48 +201,106 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, k
         from client_app import reset_database
 
         reset_database(create_client_app())
-    _write_runtime(idp_url=idp_url, client_url=client_url if has_client else None, domain=domain,
-                   ca=str(ca) if ca else None)
-    common = ["--host", host, "--workers", str(workers), "--threads", str(threads), "--keep-alive", str(keep_alive)] + (
-        ["--https"] if use_https else []) + (["--debug"] if debug else [])
-    children = []
-    _handle_stop_signals(children)
-    children.append(subprocess.Popen([sys.executable, "-P", "-m", "idp.cli", "serve", "--port", str(idp_port), *common],
-                                     env=child_environment()))
+    common = (["--host", host, "--workers", str(workers), "--threads", str(threads), "--keep-alive", str(keep_alive)]
+              + (["--https"] if use_https else []) + (["--debug"] if debug else []))
+    # The SMTP port goes to both servers: the IdP's SMTP server and its invitation mail follow it.
+    environment = dict(child_environment(), IDP_SMTP_PORT=str(smtp_port))
+    children = {}
+    stop = _handle_stop_signals(children, idp_url)
+    children["the IdP"] = subprocess.Popen(
+        [sys.executable, "-P", "-m", "idp.cli", "serve", "--port", str(idp_port), "--smtp-port", str(smtp_port),
+         *common]
+        + ([] if serve_smtp else ["--no-smtp"]), env=environment)
     if has_client:
-        env = dict(child_environment(), CLIENT_AUTHORITY=f"{idp_url}/{domain}/v2.0", CLIENT_BASE_URL=client_url)
+        env = dict(environment, CLIENT_AUTHORITY=f"{idp_url}/{domain}/v2.0", CLIENT_BASE_URL=client_url)
         if ca:
             env["CLIENT_CA_BUNDLE"] = str(ca)
-        children.append(subprocess.Popen([sys.executable, "-P", "-m", "idp.cli", "client", "--port", str(client_port), *common],
-                                         env=env))
-    waiting = [f"{idp_url}/{domain}/v2.0/.well-known/openid-configuration"] + ([f"{client_url}/"] if has_client else [])
-    _wait_until_ready(waiting, children, verify=str(ca) if ca else True)
+        children["the Espace Client"] = subprocess.Popen(
+            [sys.executable, "-P", "-m", "idp.cli", "client", "--port", str(client_port), *common], env=env)
+    waiting = {"the IdP": f"{idp_url}/{domain}/v2.0/.well-known/openid-configuration"}
+    if has_client:
+        waiting["the Espace Client"] = f"{client_url}/"
+    problem = _wait_until_ready(waiting, children, verify=str(ca) if ca else True)
+    if problem:
+        _stop_children(children)
+        fail(problem)
+    instances.register(idp_url=idp_url, client_url=client_url if has_client else None, domain=domain,
+                       ca=str(ca) if ca else None, data_dir=str(config.data_dir()),
+                       smtp_port=smtp_port if serve_smtp else None)
     lines = [
         "idp-emulator is up (local test environment, not the Microsoft service).",
         f"  Start here:     {client_url}/  (the Espace Client; invite yourself with: idp-emulator invite you@example.fr)"
         if has_client else f"  Start here:     {idp_url}/_emulator/",
     ]
     if has_client:
-        lines += [f"  Espace Client:  {client_url}/", f"  Client admin:   {client_url}/admin/invitations"]
+        lines += [f"  Espace Client:  {client_url}/",
+                  f"  Client admin:   {client_url}/admin/invitations  (password: {_admin_password()})"]
     lines += [
         f"  IdP discovery:  {idp_url}/{domain}/v2.0/.well-known/openid-configuration",
         f"  Mailbox:        {idp_url}/_emulator/mailbox",
-        f"  Phone:          {idp_url}/_emulator/phone/<phone-or-email>",
+        f"  SMTP:           {smtp.LOOPBACK}:{smtp_port}  (mail sent there lands in the mailbox)"
+        if serve_smtp else "  SMTP:           off",
+        f"  Phones:         {idp_url}/_emulator/phone/",
         f"  Control API:    {idp_url}/_emulator/api/openapi.json",
         f"  Emulator home:  {idp_url}/_emulator/",
     ]
     if ca:
-        lines.append(f"  CA certificate: {ca}")
+        lines.append(f"  CA certificate: {ca}  (trust it in the browser: see the README)")
+    with app.app_context():
+        lines += _accounts_lines(idp_url)
     lines.append("Press Ctrl-C to stop.")
     click.echo("\n".join(lines))
     sys.stdout.flush()
-    _supervise(children)
+    _supervise(children, stop)
+
+
+def _admin_password():
+    """The Espace Client admin page's password, as the client app reads it."""
+    from client_app.config import admin_password
+
+    return admin_password()
+
+
+def _accounts_lines(idp_url):
+    """The seeded accounts (seeds/default, in its order) with their state now and their password (the seed's,
+    when it is still theirs), and one phone link per seeded user with a phone or a second factor."""
+    from urllib.parse import quote, urlencode
+
+    from . import seeds
+    from .models import User
+
+    try:
+        seeded = seeds.validate(seeds.resolve(SCENARIO))[2]
+    except seeds.SeedError:
+        return []
+    pairs = [(item, User.by_email(item["email"])) for item in seeded]
+    pairs = [(item, user) for item, user in pairs if user is not None]
+    if not pairs:
+        return []
+    width = max(len(user.email) for _, user in pairs)
+    lines = [f"Accounts (seeds/{SCENARIO}):"]
+    for item, user in pairs:
+        state = user.state + (", locked" if user.is_locked() else "")
+        password = item.get("password")
+        if user.state == "invited":
+            what = f"no password yet: its invitation is in {idp_url}/_emulator/mailbox?{urlencode({'to': user.email})}"
+        elif password and user.check_password(password):
+            what = f"password {password}"
+        else:
+            what = "password changed since seeding"
+        lines.append(f"  {user.email:<{width}}  {state:<20} {what}")
+    phones = [user for _, user in pairs if user.phone or user.mfa_method]
+    if phones:
+        lines.append("Their phones (Authenticator, SMS):")
+        for user in phones:
+            key = quote(user.phone, safe="") if user.phone else quote(user.email, safe="@")
+            lines.append(f"  {user.email:<{width}}  {idp_url}/_emulator/phone/{key}")
+    return lines
 
 
 # The Espace Client of seeds/default (also the client_app's default CLIENT_ID / CLIENT_SECRET).
 CLIENT_ID = "6a3f0c2e-8d4b-4e1a-9c7f-3b2d5e8a1f60"
 CLIENT_SECRET = "espace-client-secret-2026"
-RUNTIME_FILE = "up.json"
 
 
 def child_environment():
@@ -216,73 +360,66 @@ def _register_client_urls(client_id, client_url):
         tenants_changed()  # workers that cached the client read it again
 
 
-def _write_runtime(**values):
-    """Remember where `up` runs (data folder up.json), so `idp-emulator invite` finds it."""
-    import json
-
-    path = config.data_dir() / RUNTIME_FILE
-    path.write_text(json.dumps(values, indent=2))
-
-
-def _read_runtime():
-    import json
-
-    try:
-        return json.loads((config.data_dir() / RUNTIME_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def _wait_until_ready(urls, children, verify=True, timeout=60):
-    """Wait until every URL answers (or a server stops), so the printed URLs work at once."""
+    """Wait until every server answers, so the printed URLs work at once; return what went wrong, or None.
+
+    urls and children are keyed by the server's name ("the IdP"); a server that exits while starting
+    (a port taken in between, a bad setting) is a failure, never "up".
+    """
     import requests
 
     deadline = time.monotonic() + timeout
-    pending = list(urls)
-    while pending and time.monotonic() < deadline:
-        if any(child.poll() is not None for child in children):
-            return
+    pending = list(urls.items())
+    while pending:
+        for name, child in children.items():
+            if child.poll() is not None:
+                return f"{name} stopped while starting (exit {child.returncode}); see its messages above"
+        if time.monotonic() > deadline:
+            return f"{pending[0][0]} did not answer at {pending[0][1]} within {timeout} s"
         try:
-            requests.get(pending[0], timeout=2, verify=verify, allow_redirects=False)
+            requests.get(pending[0][1], timeout=2, verify=verify, allow_redirects=False)
             pending.pop(0)
         except requests.RequestException:
             time.sleep(0.2)
-    if pending:
-        click.echo(f"still waiting for {', '.join(pending)}", err=True)
+    return None
 
 
-def _handle_stop_signals(children):
-    """Ctrl-C (SIGINT) or SIGTERM: stop every child server, then exit."""
+def _stop_children(children):
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def _handle_stop_signals(children, idp_url):
+    """Ctrl-C (SIGINT) or SIGTERM: stop every child server, forget the instance, then exit (0, or the code given)."""
     stopping = []
 
-    def stop(*_):
+    def stop(*_, code=0):
         if stopping:
             return
         stopping.append(True)
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for child in children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-        sys.exit(0)
+        _stop_children(children)
+        instances.unregister(idp_url)
+        sys.exit(code)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     return stop
 
 
-def _supervise(children):
-    stop = _handle_stop_signals(children)
+def _supervise(children, stop):
     while True:
-        for child in children:
+        for name, child in children.items():
             if child.poll() is not None:
-                click.echo(f"a server stopped (exit {child.returncode}); stopping.", err=True)
-                stop()
+                click.echo(f"idp-emulator: {name} stopped (exit {child.returncode}); stopping.", err=True)
+                stop(code=1)
         time.sleep(0.5)
 
 
@@ -292,9 +429,10 @@ def _supervise(children):
 @server_options
 def client(port, reset, host, use_https, workers, threads, debug, keep_alive):
     """Run the Espace Client alone; it signs in through CLIENT_AUTHORITY (the local IdP by default)."""
+    check_ports([(port, host, "--port", "the Espace Client")])
     _, cert, key = _tls(use_https, host)
     scheme = "https" if use_https else "http"
-    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+    shown = _shown(host)
     os.environ.setdefault("CLIENT_BASE_URL", f"{scheme}://{shown}:{port}")
     if use_https:
         # Trust the local CA for https calls to the IdP (unless a bundle is configured).
@@ -317,12 +455,35 @@ def client(port, reset, host, use_https, workers, threads, debug, keep_alive):
         keyfile=str(key) if key else None, debug=debug, on_ready=ready)
 
 
+def idp_url_option(func):
+    return click.option("--idp-url", default=None,
+                        help="The running IdP to talk to [default: IDP_URL, else the instance `up` runs "
+                             "(the one of IDP_DATA_DIR, or the only one)].")(func)
+
+
+def _instance(idp_url=None):
+    """The running instance to talk to (see idp.instances.find); a clear one-line error when several run."""
+    try:
+        return instances.find(idp_url)
+    except instances.InstanceError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _verify(record):
+    """What requests should trust for this instance: its local CA for https."""
+    url = record.get("idp_url", "")
+    if not url.startswith("https://"):
+        return True
+    ca = record.get("ca") or str(Path(record.get("data_dir") or config.data_dir()) / "tls" / "idp-emulator-ca.pem")
+    return ca if Path(ca).exists() else True
+
+
 @main.command()
 @click.argument("email")
 @click.option("--name", default="", help="The client's display name.")
 @click.option("--redirect-url", default=None,
               help="Where the invitation leads once the account is set up [default: the Espace Client's home].")
-@click.option("--idp-url", default=None, help="The running IdP [default: the one `up` started, else http://localhost:8400].")
+@idp_url_option
 @click.option("--no-email", is_flag=True, help="Create the invitation without sending the email.")
 def invite(email, name, redirect_url, idp_url, no_email):
     """Invite a client: the branded invitation email with its "Je configure mon nouvel accès" link.
@@ -333,25 +494,22 @@ def invite(email, name, redirect_url, idp_url, no_email):
     """
     import requests
 
-    runtime = _read_runtime()
-    idp_url = (idp_url or os.environ.get("IDP_BASE_URL") or runtime.get("idp_url") or "http://localhost:8400").rstrip("/")
-    client_url = os.environ.get("CLIENT_BASE_URL") or runtime.get("client_url") or "http://localhost:8401"
+    record = _instance(idp_url)
+    idp_url = (record.get("idp_url") or os.environ.get("IDP_BASE_URL") or "http://localhost:8400").rstrip("/")
+    client_url = os.environ.get("CLIENT_BASE_URL") or record.get("client_url") or "http://localhost:8401"
     redirect_url = redirect_url or client_url.rstrip("/") + "/"
-    app = _app()
-    ensure_seeded(app)
-    with app.app_context():
-        domain = _tenant_domain()
-    ca = config.data_dir() / "tls" / "idp-emulator-ca.pem"
-    verify = str(ca) if idp_url.startswith("https://") and ca.exists() else True
+    verify = _verify(record)
     body = {"invitedUserEmailAddress": email, "inviteRedirectUrl": redirect_url,
             "invitedUserDisplayName": name or None, "sendInvitationMessage": not no_email}
+    record = dict(record, idp_url=idp_url)
+    domain = record.get("domain") or _local_domain(record)
     try:
-        token = requests.post(f"{idp_url}/{domain}/oauth2/v2.0/token", timeout=15, verify=verify, data={
-            "grant_type": "client_credentials", "scope": "https://graph.microsoft.com/.default",
-            "client_id": os.environ.get("CLIENT_ID") or CLIENT_ID,
-            "client_secret": os.environ.get("CLIENT_SECRET") or CLIENT_SECRET})
+        token = requests.post(f"{idp_url}/{domain}/oauth2/v2.0/token", timeout=15, verify=verify,
+                              data={"grant_type": "client_credentials", "scope": "https://graph.microsoft.com/.default",
+                                    "client_id": os.environ.get("CLIENT_ID") or CLIENT_ID,
+                                    "client_secret": os.environ.get("CLIENT_SECRET") or CLIENT_SECRET})
     except requests.ConnectionError:
-        result, how = _invite_offline(app, idp_url, body), "database (no IdP answered at " + idp_url + ")"
+        result, how = _invite_offline(_local_app(record), idp_url, body), f"database (no IdP answered at {idp_url})"
     else:
         if token.status_code != 200:
             raise click.ClickException(f"token refused: {token.text}")
@@ -364,6 +522,28 @@ def invite(email, name, redirect_url, idp_url, no_email):
     click.echo(f"  Redeem URL: {result['inviteRedeemUrl']}")
     if not no_email:
         click.echo(f"  Mailbox:    {idp_url}/_emulator/mailbox?to={result['invitedUserEmailAddress']}")
+
+
+def _local_app(record, **overrides):
+    """The app on the instance's data folder (IDP_DATA_DIR, else ./idp-data), seeded on first use."""
+    if record.get("data_dir"):
+        overrides.setdefault("IDP_DATA_DIR", record["data_dir"])
+    if record.get("idp_url"):
+        # Mail sent without the server goes to that instance's SMTP port, never to another one's.
+        from urllib.parse import urlsplit
+
+        from .devices import smtp
+
+        port = urlsplit(record["idp_url"]).port or (443 if record["idp_url"].startswith("https") else 80)
+        overrides.setdefault("IDP_SMTP_PORT", record.get("smtp_port") or smtp.port_for(port))
+    app = _app(**overrides)
+    ensure_seeded(app, idp_url=record.get("idp_url"), client_url=record.get("client_url"))
+    return app
+
+
+def _local_domain(record):
+    with _local_app(record).app_context():
+        return _tenant_domain()
 
 
 def _invite_offline(app, idp_url, body):
@@ -385,6 +565,15 @@ def _invite_offline(app, idp_url, body):
         return {"invitedUserEmailAddress": invitation.email, "inviteRedeemUrl": url}
 
 
+def _instance_of_data_dir():
+    """The running instance that serves this data folder (IDP_DATA_DIR, else ./idp-data), or {}."""
+    folder = config.data_dir()
+    for record in instances.running():
+        if instances.same_folder(record.get("data_dir"), folder):
+            return record
+    return instances.legacy(folder)
+
+
 @main.command()
 @click.argument("path")
 def seed(path):
@@ -392,9 +581,10 @@ def seed(path):
     from . import seeds
 
     app = _app()
+    record = _instance_of_data_dir()
     with app.app_context():
         try:
-            tenant = seeds.load(path)
+            tenant = seeds.load(path, idp_url=record.get("idp_url"), client_url=record.get("client_url"))
         except seeds.SeedError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"Loaded {path} into tenant {tenant.name} ({tenant.domain}).")
@@ -407,10 +597,11 @@ def reset(scenario):
     from . import seeds
 
     app = _app()
+    record = _instance_of_data_dir()
     with app.app_context():
         seeds.wipe()
         try:
-            seeds.load(scenario)
+            seeds.load(scenario, idp_url=record.get("idp_url"), client_url=record.get("client_url"))
         except seeds.SeedError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"Database reset to scenario {scenario}.")
@@ -432,18 +623,37 @@ def rotate():
     click.echo(f"New signing key {kid}.")
 
 
-def _control(method, path, **kwargs):
-    """Call the control API in-process (same checks and messages as over HTTP); return its JSON."""
-    app = _app()
-    response = app.test_client().open(f"/_emulator/api{path}", method=method, **kwargs)
-    data = response.get_json(silent=True) or {}
-    if response.status_code >= 400:
-        raise click.ClickException(data.get("error", {}).get("message", response.status))
+def _control(method, path, idp_url=None, query_string=None, json=None):
+    """Call the control API of the running instance (see _instance), else in-process on the data folder
+    (IDP_DATA_DIR, else ./idp-data: same checks and messages as over HTTP); return its JSON."""
+    record = _instance(idp_url)
+    if record.get("idp_url"):
+        import requests
+
+        url = f"{record['idp_url'].rstrip('/')}/_emulator/api{path}"
+        key = os.environ.get("IDP_CONTROL_KEY")
+        try:
+            response = requests.request(method, url, params=query_string, json=json, timeout=30, verify=_verify(record),
+                                        headers={"Authorization": f"Bearer {key}"} if key else {})
+        except requests.ConnectionError:
+            raise click.ClickException(f"no idp-emulator answers at {record['idp_url']}") from None
+        status = response.status_code
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+    else:
+        response = _app().test_client().open(f"/_emulator/api{path}", method=method, query_string=query_string,
+                                             json=json)
+        status, data = response.status_code, response.get_json(silent=True) or {}
+    if status >= 400:
+        raise click.ClickException((data.get("error") or {}).get("message") or f"HTTP {status}")
     return data
 
 
-def _show_messages(channel, to):
-    messages = _control("GET", "/messages", query_string={k: v for k, v in {"channel": channel, "to": to}.items() if v})
+def _show_messages(channel, to, idp_url):
+    messages = _control("GET", "/messages", idp_url,
+                        query_string={k: v for k, v in {"channel": channel, "to": to}.items() if v})
     if not messages["messages"]:
         click.echo("No message.")
     for m in messages["messages"]:
@@ -457,25 +667,28 @@ def _show_messages(channel, to):
 
 @main.command()
 @click.option("--to", help="Only mail to this address.")
-def mail(to):
+@idp_url_option
+def mail(to, idp_url):
     """Read the dev mailbox (newest first), with codes and links."""
-    _show_messages("email", to)
+    _show_messages("email", to, idp_url)
 
 
 @main.command()
 @click.option("--to", help="Only SMS to this number (E.164) or this user's phone.")
-def sms(to):
+@idp_url_option
+def sms(to, idp_url):
     """Read the SMS received by the virtual phones (newest first)."""
-    _show_messages("sms", to)
+    _show_messages("sms", to, idp_url)
 
 
 @main.command()
 @click.argument("email")
-def totp(email):
+@idp_url_option
+def totp(email, idp_url):
     """Print a user's current authenticator code (at the emulator's clock)."""
     from urllib.parse import quote
 
-    data = _control("GET", f"/users/{quote(email)}/totp")
+    data = _control("GET", f"/users/{quote(email)}/totp", idp_url)
     click.echo(f"{data['code']}  (valid {data['expires_in']} s more)")
 
 
@@ -483,12 +696,13 @@ def totp(email):
 @click.argument("email")
 @click.option("--number", type=int, help="The number shown on the sign-in page (default: the right one).")
 @click.option("--deny", is_flag=True, help="Deny the notification instead.")
-def approve(email, number, deny):
+@idp_url_option
+def approve(email, number, deny, idp_url):
     """Approve (or deny) a user's pending Microsoft Authenticator notification."""
     from urllib.parse import quote
 
     path = f"/users/{quote(email)}/push/" + ("deny" if deny else "approve")
-    data = _control("POST", path, json={} if number is None or deny else {"number": number})
+    data = _control("POST", path, idp_url, json={} if number is None or deny else {"number": number})
     click.echo(f"Notification {data['number']}: {data['status']}.")
 
 

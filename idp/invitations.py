@@ -7,6 +7,7 @@ from email.message import EmailMessage
 
 from flask import current_app, render_template
 
+from . import clock
 from .extensions import db
 from .models import Invitation, User
 
@@ -35,6 +36,20 @@ def invite(tenant, email, redirect_url, display_name="", invited_by=None):
     return user, invitation
 
 
+def redeemed_by(flow, user):
+    """The person at an invitation's sign-in page typed `user`'s address: True if the invitation was sent to it.
+
+    Only then does the journey go on (and the invitation count as redeemed): nobody redeems another person's
+    invitation by typing their own address.
+    """
+    invitation = db.session.get(Invitation, flow.invitation_id)
+    if invitation is None or invitation.email != user.email:
+        return False
+    if invitation.redeemed_at is None:
+        invitation.redeemed_at = clock.now()
+    return True
+
+
 def branding(tenant):
     """Return the tenant's branding and support details (seed data), with neutral fallbacks."""
     extra = tenant.extra or {}
@@ -46,6 +61,9 @@ def branding(tenant):
         "support_phone": extra.get("support_phone") or "",
         "support_email": extra.get("support_email") or "",
         "website": extra.get("website") or "",
+        # The guide's links in the invitation email (the user guide, the F.A.Q).
+        "guide_url": extra.get("guide_url") or "",
+        "faq_url": extra.get("faq_url") or "",
     }
 
 

@@ -104,6 +104,12 @@ class Tenant(db.Model):
     # Branding and support details for emails and pages (seed data, not code).
     extra: Mapped[dict] = mapped_column(JSON, default=dict)
     pairwise_salt: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
+    # The banner logo of the seed folder (tenant.yaml `branding: {logo: …}`), as SVG text in the database so
+    # every worker and host serves it. Deferred: only the logo URL reads it, not every tenant lookup.
+    logo_svg: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)
+    # A digest of logo_svg, None without a logo: pages show the logo when it is set, and its URL and ETag carry
+    # it, so that browsers fetch a logo again only when a seed changed it.
+    logo_etag: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class Client(db.Model):
@@ -283,6 +289,8 @@ class SessionAccount(db.Model):
     signed_in: Mapped[bool] = mapped_column(Boolean, default=True)
     auth_time: Mapped[object] = mapped_column(DateTime, default=clock.now)
     mfa_at: Mapped[object] = mapped_column(DateTime, nullable=True)
+    # When a method was registered (proof-up) during this sign-in: that MFA holds until the next sign-in.
+    mfa_registered_at: Mapped[object] = mapped_column(DateTime, nullable=True)
     amr: Mapped[list] = mapped_column(JSON, default=list)
     kmsi: Mapped[bool] = mapped_column(Boolean, default=False)
     last_used_at: Mapped[object] = mapped_column(DateTime, default=clock.now)

@@ -5,6 +5,9 @@ here is a route, so keep both in step.
 """
 import copy
 
+from .journey.captcha import MAX_ROUNDS, MAX_SET_ROUNDS, MODES as CAPTCHA_MODES
+from .settings import MFA_POLICIES
+
 
 def _ref(name):
     return {"$ref": f"#/components/schemas/{name}"}
@@ -37,6 +40,9 @@ def _op(summary, responses, **extra):
 
 
 NULLABLE_STRING = {"type": "string", "nullable": True}
+CAPTCHA_ROUNDS = {"type": "integer", "nullable": True, "minimum": 1, "maximum": MAX_SET_ROUNDS,
+                  "description": f"Rounds of each new captcha puzzle (a wrong answer still adds one); "
+                                 f"null = 1 to {MAX_ROUNDS} at random."}
 
 SCHEMAS = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -83,13 +89,15 @@ SCHEMAS = {
         "email": {"type": "string", "nullable": True, "enum": ["fail", None]},
         "push": {"type": "string", "nullable": True, "enum": ["timeout", None]}}},
     "Settings": {"type": "object", "properties": {
-        "captcha": {"type": "string", "enum": ["puzzle", "auto", "loop"]},
-        "mfa": {"type": "string", "nullable": True, "enum": ["always", "once", "never", None],
+        "captcha": {"type": "string", "enum": list(CAPTCHA_MODES)},
+        "captcha_rounds": CAPTCHA_ROUNDS,
+        "mfa": {"type": "string", "nullable": True, "enum": [*MFA_POLICIES, None],
                 "description": "Overrides every tenant's MFA policy; null = the tenant's."},
         "faults": _ref("Faults"), "clock_offset_seconds": {"type": "integer"}}},
     "SettingsUpdate": {"type": "object", "additionalProperties": False, "properties": {
-        "captcha": {"type": "string", "nullable": True, "enum": ["puzzle", "auto", "loop", None]},
-        "mfa": {"type": "string", "nullable": True, "enum": ["always", "once", "never", None]}}},
+        "captcha": {"type": "string", "nullable": True, "enum": [*CAPTCHA_MODES, None]},
+        "captcha_rounds": CAPTCHA_ROUNDS,
+        "mfa": {"type": "string", "nullable": True, "enum": [*MFA_POLICIES, None]}}},
     "Clock": {"type": "object", "required": ["offset_seconds"], "properties": {
         "offset_seconds": {"type": "integer"}, "now": {"type": "string", "format": "date-time"}}},
     "JourneySummary": {"type": "object", "required": ["id", "status"], "properties": {
@@ -184,7 +192,7 @@ PATHS = {
         parameters=[{"name": "email", "in": "query", "required": True, "schema": {"type": "string"}}])},
     "/settings": {
         "get": _op("Current QA settings.", {"200": _json(_ref("Settings"), "Settings.")}),
-        "put": _op("Change captcha mode and MFA policy (absent keys unchanged, null = default).", {
+        "put": _op("Change captcha mode, captcha rounds and MFA policy (absent keys unchanged, null = default).", {
             "200": _json(_ref("Settings"), "Settings now.")}, requestBody=_body(_ref("SettingsUpdate")))},
     "/clock": {
         "get": _op("The emulator's clock.", {"200": _json(_ref("Clock"), "Clock.")}),

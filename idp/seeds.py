@@ -1,10 +1,11 @@
 """Seed folders (seeds/<scenario>/: tenant.yaml, clients.yaml, users.yaml), loaded idempotently."""
 import datetime
+import hashlib
 import re
 from pathlib import Path
 
 import pyotp
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
@@ -85,6 +86,7 @@ def validate(folder):
     _require(tenant_path, None, tenant, "name")
     if tenant.get("mfa", "always") not in ("always", "once", "never"):
         raise SeedError(tenant_path, None, "mfa", "must be always, once or never")
+    read_logo(folder, tenant)
     clients = _read(clients_path, list)
     seen = set()
     for index, item in enumerate(clients, 1):
@@ -225,19 +227,73 @@ def assigned_roles(clients, item):
     return stored
 
 
+LOGO_MAX_BYTES = 100_000
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+
+
+def read_logo(folder, tenant):
+    """Return the SVG text of tenant.yaml's `branding: {logo: PATH}` (relative to the seed folder), or None.
+
+    The logo is served from the emulator's own origin and shown in pages, so it must be a plain SVG image:
+    no script, no event handler, nothing fetched from elsewhere (offline), not huge.
+    """
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import ParseError, fromstring
+
+    path = Path(folder) / "tenant.yaml"
+    branding = tenant.get("branding")
+    if branding is None:
+        return None
+    if not isinstance(branding, dict):
+        raise SeedError(path, None, "branding", "must be a mapping, e.g. {logo: branding/logo.svg}")
+    logo = branding.get("logo")
+    if logo is None:
+        return None
+    if not isinstance(logo, str) or not logo.lower().endswith(".svg") or Path(logo).is_absolute():
+        raise SeedError(path, None, "branding.logo", "must be the path of an .svg file, relative to the seed folder")
+    file = Path(folder) / logo
+    try:
+        data = file.read_bytes()
+    except OSError:
+        raise SeedError(path, None, "branding.logo", f"file missing: {file}") from None
+    if len(data) > LOGO_MAX_BYTES:
+        raise SeedError(path, None, "branding.logo",
+                        f"{file} is {len(data)} bytes; a logo has at most {LOGO_MAX_BYTES}")
+    try:
+        text = data.decode("utf-8")
+        root = fromstring(text, forbid_dtd=True)
+    except (UnicodeDecodeError, ParseError, DefusedXmlException) as exc:
+        raise SeedError(path, None, "branding.logo", f"{file} is not a well-formed SVG file ({exc})") from None
+    if root.tag != f"{SVG}svg":
+        raise SeedError(path, None, "branding.logo", f"{file} is not an SVG image (root element {root.tag})")
+    for element in root.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag in ("script", "foreignObject"):
+            raise SeedError(path, None, "branding.logo", f"{file} has a <{tag}> element; a logo is a plain image")
+        for name, value in element.attrib.items():
+            if name.rsplit("}", 1)[-1].lower().startswith("on"):
+                raise SeedError(path, None, "branding.logo", f"{file} has an event handler ({name})")
+            if name in ("href", XLINK_HREF) and not value.startswith(("#", "data:image/")):
+                raise SeedError(path, None, "branding.logo",
+                                f"{file} refers to {value}; a logo carries everything it shows")
+    return text
+
+
 def read_settings(folder):
-    """Read the optional settings.yaml of a seed folder (captcha, mfa, faults, clock_offset_seconds)."""
-    from .settings import SettingsError, check_faults, check_settings
+    """Read the optional settings.yaml of a seed folder (captcha, captcha_rounds, mfa, faults, clock_offset_seconds)."""
+    from .settings import SETTINGS, SettingsError, check_faults, check_settings
 
     path = Path(folder) / "settings.yaml"
     if not path.exists():
         return {}
     data = _read(path, dict)
-    unknown = set(data) - {"captcha", "mfa", "faults", "clock_offset_seconds"}
+    known = (*SETTINGS, "faults", "clock_offset_seconds")
+    unknown = set(data) - set(known)
     if unknown:
-        raise SeedError(path, None, sorted(unknown)[0], "unknown setting (known: captcha, mfa, faults, clock_offset_seconds)")
+        raise SeedError(path, None, sorted(unknown)[0], f"unknown setting (known: {', '.join(known)})")
     try:
-        settings = check_settings({k: v for k, v in data.items() if k in ("captcha", "mfa")})
+        settings = check_settings({k: v for k, v in data.items() if k in SETTINGS})
         if "faults" in data:
             settings["faults"] = {k: v for k, v in check_faults(data["faults"] or {}).items() if v}
     except SettingsError as exc:
@@ -249,8 +305,12 @@ def read_settings(folder):
     return settings
 
 
-def load(folder):
-    """Load a seed folder: add what is missing, update what differs; loading twice changes nothing."""
+def load(folder, idp_url=None, client_url=None):
+    """Load a seed folder: add what is missing, update what differs; loading twice changes nothing.
+
+    Each seeded `invited` user without an invitation gets one, with its email in the mailbox; idp_url
+    and client_url make its links (default: IDP_BASE_URL or the request's, and the first app's home).
+    """
     folder = resolve(folder)
     tenant_data, clients, users = validate(folder)
     settings = read_settings(folder)
@@ -264,6 +324,10 @@ def load(folder):
     extra = {k: v for k, v in tenant_data.items() if k not in ("id", "domain", "name", "mfa")}
     if tenant.extra != extra:
         tenant.extra = extra
+    logo = read_logo(folder, tenant_data)
+    etag = hashlib.sha256(logo.encode()).hexdigest()[:16] if logo else None
+    if tenant.logo_etag != etag:
+        tenant.logo_svg, tenant.logo_etag = logo, etag
     for item in clients:
         client = db.session.get(Client, item["client_id"])
         if client is None:
@@ -296,6 +360,7 @@ def load(folder):
     db.session.flush()
     for item in users:
         apply_user(tenant, item, method)
+    invite_seeded_users(tenant, users, idp_url, client_url)
     for key, value in settings.items():
         Setting.put(key, value)
     db.session.commit()
@@ -348,6 +413,52 @@ def apply_user(tenant, item, method=None):
         if not db.session.scalar(select(Consent.id).where(Consent.user_id == user.id, Consent.client_id == client_id)):
             db.session.add(Consent(user_id=user.id, client_id=client_id, scopes=["openid", "profile"]))
     return user
+
+
+def invite_seeded_users(tenant, users, idp_url=None, client_url=None):
+    """Invite each seeded `invited` user who has no invitation yet, and put the branded email in the mailbox.
+
+    So that at first start (and after a reset) the newcomer finds the guide's first step, the email and its
+    "Je configure mon nouvel accès" button, as `idp-emulator invite` would have sent it. Delivered straight
+    to the mailbox: the SMTP server may not run yet (`up` seeds before starting it).
+    """
+    from html import unescape
+
+    from . import invitations
+    from .devices.messages import LINK, send_email
+    from .models import Invitation
+
+    invited = [item for item in users if item.get("state", "registered") == "invited"]
+    if not invited:
+        return
+    if not idp_url:
+        idp_url = current_app.config.get("IDP_BASE_URL") or (
+            request.url_root.rstrip("/") if has_request_context() else "http://localhost:8400")
+    return_url = f"{client_url.rstrip('/')}/" if client_url else app_home(tenant) or f"{idp_url.rstrip('/')}/_emulator/"
+    for item in invited:
+        email = item["email"].strip().lower()
+        if db.session.scalar(select(Invitation.id).where(Invitation.email == email)) is not None:
+            continue  # loading twice changes nothing
+        _, invitation = invitations.invite(tenant, email, return_url, display_name=item.get("name") or "",
+                                           invited_by="seed")
+        url = invitations.redeem_url(idp_url.rstrip("/"), invitation)
+        subject, text, html, brand = invitations.invitation_email(tenant, invitation, url)
+        # The links as the SMTP server reads them from the HTML (the button first), so the mail is the same.
+        links = list(dict.fromkeys([url] + [unescape(link) for link in LINK.findall(html)]))
+        send_email(email, subject, text, html=html, sender=f"{brand['sender_name']} <{brand['sender_email']}>",
+                   links=links)
+
+
+def app_home(tenant):
+    """The home of the tenant's first confidential app (where an invitation leads by default), or None."""
+    from urllib.parse import urlsplit
+
+    clients = db.session.scalars(select(Client).where(Client.tenant_id == tenant.id).order_by(Client.name)).all()
+    for client in sorted(clients, key=lambda c: c.is_public):
+        if client.redirect_uris:
+            parts = urlsplit(client.redirect_uris[0])
+            return f"{parts.scheme}://{parts.netloc}/"
+    return None
 
 
 def wipe():

@@ -1,10 +1,12 @@
-"""QA settings shared by every worker (Setting rows): captcha mode, MFA policy override, faults."""
+"""QA settings shared by every worker (Setting rows): captcha mode and rounds, MFA policy override, faults."""
 from flask import current_app, has_app_context
 
+from .journey.captcha import MAX_ROUNDS, MAX_SET_ROUNDS, MODES as CAPTCHA_MODES, resolve_mode
 from .models import Setting
 
-CAPTCHA_MODES = ("puzzle", "auto", "loop")
 MFA_POLICIES = ("always", "once", "never")
+# The settings PUT /_emulator/api/settings and a seed's settings.yaml accept (besides faults and the clock).
+SETTINGS = ("captcha", "captcha_rounds", "mfa")
 # Channel -> the faults it accepts (idp.devices.messages and the push sender honour them).
 FAULTS = {"sms": ("fail", "delay"), "email": ("fail",), "push": ("timeout",)}
 
@@ -19,16 +21,25 @@ def _choice(name, value, allowed):
     return value
 
 
+def _rounds(value):
+    if value is not None and (type(value) is not int or not 1 <= value <= MAX_SET_ROUNDS):
+        raise SettingsError(f"'captcha_rounds' must be a whole number from 1 to {MAX_SET_ROUNDS} "
+                            f"(or null for the default: 1 to {MAX_ROUNDS} at random), not {value!r}")
+    return value
+
+
 def check_settings(values):
-    """Return {"captcha", "mfa"} values checked (only keys given), or raise SettingsError."""
+    """Return {"captcha", "captcha_rounds", "mfa"} values checked (only keys given), or raise SettingsError."""
     if not isinstance(values, dict):
         raise SettingsError("settings must be a JSON object such as {\"captcha\": \"auto\", \"mfa\": \"never\"}")
-    unknown = set(values) - {"captcha", "mfa"}
+    unknown = set(values) - set(SETTINGS)
     if unknown:
-        raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}; known: captcha, mfa")
+        raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}; known: {', '.join(SETTINGS)}")
     checked = {}
     if "captcha" in values:
         checked["captcha"] = _choice("captcha", values["captcha"], CAPTCHA_MODES)
+    if "captcha_rounds" in values:
+        checked["captcha_rounds"] = _rounds(values["captcha_rounds"])
     if "mfa" in values:
         checked["mfa"] = _choice("mfa", values["mfa"], MFA_POLICIES)
     return checked
@@ -46,11 +57,14 @@ def check_faults(values):
 
 def captcha_mode():
     """Return the captcha mode: the QA setting, else IDP_CAPTCHA (puzzle by default)."""
-    mode = Setting.get("captcha")
-    if mode in CAPTCHA_MODES:
-        return mode
-    configured = current_app.config.get("IDP_CAPTCHA", "puzzle") if has_app_context() else "puzzle"
-    return configured if configured in CAPTCHA_MODES else "puzzle"
+    configured = current_app.config.get("IDP_CAPTCHA") if has_app_context() else None
+    return resolve_mode(configured, Setting.get("captcha"))
+
+
+def captcha_rounds():
+    """Return the number of rounds a new puzzle has (QA setting), or None: 1 to MAX_ROUNDS at random."""
+    rounds = Setting.get("captcha_rounds")
+    return rounds if type(rounds) is int and 1 <= rounds <= MAX_SET_ROUNDS else None
 
 
 def mfa_override():
@@ -66,12 +80,12 @@ def faults():
 
 def current():
     """Return every QA setting as the control API shows it."""
-    return {"captcha": captcha_mode(), "mfa": mfa_override(), "faults": {c: faults().get(c) for c in FAULTS},
+    return {"captcha": captcha_mode(), "captcha_rounds": captcha_rounds(), "mfa": mfa_override(), "faults": {c: faults().get(c) for c in FAULTS},
             "clock_offset_seconds": int(Setting.get("clock_offset_seconds", 0) or 0)}
 
 
 def apply(values):
-    """Store checked settings (captcha, mfa; None clears) without committing."""
+    """Store checked settings (captcha, captcha_rounds, mfa; None clears) without committing."""
     for key, value in check_settings(values).items():
         Setting.put(key, value)
 

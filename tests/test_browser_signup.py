@@ -57,6 +57,12 @@ def test_invited_client_creates_the_account_in_a_real_browser(live_server):
             page.fill("#otc", code)
             page.click("#idSIButton9")
 
+            # The guide's request first ("Veuillez résoudre l'énigme…", Suivant), then the puzzle.
+            page.wait_for_selector("body[data-screen=captcha-intro]")
+            assert "Veuillez résoudre l'énigme" in page.inner_text("[data-testid=captcha-intro]")
+            page.click("#idSIButton9")
+            page.wait_for_selector("body[data-screen=captcha]")
+
             for _ in range(10):
                 page.wait_for_load_state()
                 if page.get_attribute("body", "data-screen") != "captcha":

@@ -381,6 +381,23 @@ def test_admin_invites_a_client_through_the_idp_api(tmp_path, live_server):
     assert redeem.startswith(live_server.base_url + "/redeem?")
     with app.app_context():
         assert db.session.query(SentInvitation).one().status == "PendingAcceptance"
+    # The French page names Graph's status in French.
+    assert "(statut : En attente d'acceptation)" in text(response) and "PendingAcceptance" not in text(response)
+
+
+def test_admin_page_shows_graph_invitation_statuses_in_french(espace, web):
+    with espace.app_context():
+        for number, status in enumerate(("PendingAcceptance", "Completed", "InProgress", "Error", "SomethingNew")):
+            db.session.add(SentInvitation(invitation_id=f"inv-{number}", email=f"c{number}@example.fr", display_name="C",
+                                          redeem_url="http://localhost:8400/redeem", status=status,
+                                          created_at=datetime.datetime(2026, 1, 10, 9, number)))
+        db.session.commit()
+    with web.session_transaction() as session:
+        session["admin"] = True
+    page = soup(web.get("/admin/invitations"))
+    labels = {cell["data-status"]: cell.get_text(strip=True) for cell in page.find_all(attrs={"data-testid": "invitation-status"})}
+    assert labels == {"PendingAcceptance": "En attente d'acceptation", "Completed": "Acceptée", "InProgress": "En cours",
+                      "Error": "Erreur", "SomethingNew": "SomethingNew"}
 
 
 def test_https_idp_is_trusted_through_client_ca_bundle_even_with_requests_ca_bundle_set(tmp_path, monkeypatch):

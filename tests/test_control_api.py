@@ -203,7 +203,10 @@ def test_messages_newest_first_with_code_and_links(app, client):
     assert mail[1]["code"] == "1234" and mail[1]["links"] == ["http://localhost/a"]
     sms = client.get(f"{API}/messages", query_string={"to": "sms.demo@example.fr", "channel": "sms"}).get_json()
     assert [m["code"] for m in sms["messages"]] == ["654321"]
-    assert len(client.get(f"{API}/messages").get_json()["messages"]) == 3
+    # Everything, newest first: the three above, then the invitation the seeds sent to their invited user.
+    everything = client.get(f"{API}/messages").get_json()["messages"]
+    assert [m["to"] for m in everything] == ["+33612345678", "client.demo@example.fr", "client.demo@example.fr",
+                                             "nouveau.client@example.fr"]
 
 
 def test_messages_hide_what_is_not_delivered_yet(app, client):
@@ -294,7 +297,8 @@ def test_captcha_answer_of_the_flow_at_the_captcha_screen(app, client):
         user = User.by_email("nouveau.client@example.fr")
         flow = Flow(browser_id="b", tenant_id=user.tenant_id, user_id=user.id, email=user.email,
                     params={"client_id": "x"},
-                    state={"signup": {"password_hash": "h", "birth_date": "2000-01-01", "email_verified": True},
+                    state={"signup": {"password_hash": "h", "birth_date": "2000-01-01", "email_verified": True,
+                                      "captcha_intro_seen": True},
                            "captcha": {"round": 1, "rounds": 1, "answer": "3"}})
         db.session.add(flow)
         db.session.commit()
@@ -464,5 +468,9 @@ def test_cli_totp_approve_mail_and_sms(tmp_path):
     assert missing.exit_code == 1 and "No user" in missing.output
     nothing = runner.invoke(main, ["approve", "authenticator.demo@example.fr"], env=env)
     assert nothing.exit_code == 1 and "No pending" in nothing.output
-    assert runner.invoke(main, ["mail"], env=env).output.strip() == "No message."
+    # After a reset the mailbox holds one mail: the invitation of the seeds' invited user, with its link.
+    mail = runner.invoke(main, ["mail"], env=env).output.splitlines()
+    assert [line.split("  ")[1] for line in mail if not line.startswith(" ")] == ["nouveau.client@example.fr"]
+    assert mail[1].startswith("    http://localhost:8400/redeem?tenant=")
+    assert runner.invoke(main, ["mail", "--to", "client.demo@example.fr"], env=env).output.strip() == "No message."
     assert runner.invoke(main, ["sms", "--to", "sms.demo@example.fr"], env=env).exit_code == 0

@@ -111,23 +111,21 @@ def test_no_email_without_send_invitation_message(app, client):
         assert db.session.query(Message).filter_by(to="invite.test@example.fr").count() == 0
 
 
-def test_redeem_link_starts_the_invitation_journey_for_the_invited_user(app, client):
+def test_redeem_link_starts_the_invitation_journey_on_the_email_screen(app, client):
     body = invite(client, app_token(client)).get_json()
     path = body["inviteRedeemUrl"].split("localhost", 1)[1]
     response = client.get(path)
     with app.app_context():
         flow = db.session.query(Flow).filter_by(invitation_id=body["id"]).one()
         assert flow.return_url == REDIRECT and not flow.params and flow.client_id is None
-        assert flow.email == "invite.test@example.fr"
-    # The journey continues at account creation (a build without the sign-up screens says so: 501).
-    if "signup.password" in app.view_functions:
-        assert response.status_code == 302
-        with app.test_request_context():
-            from flask import url_for
+        # Nobody is known yet: the client types the address the invitation was sent to (guide), nothing prefilled.
+        assert flow.user_id is None and flow.email is None
+        assert db.session.get(Invitation, body["id"]).redeemed_at is None
+    assert response.status_code == 302
+    with app.test_request_context():
+        from flask import url_for
 
-            assert response.headers["Location"].endswith(url_for("signup.password", flow_id=flow.id))
-    else:
-        assert response.status_code == 501
+        assert response.headers["Location"].endswith(url_for("login.email", flow_id=flow.id))
 
 
 def test_unknown_invitation_shows_a_french_page(client):

@@ -12,13 +12,14 @@ from idp import clock
 from .helpers import authorize_url, callback_params
 from .mfa_steps import access_token_claims, answer_notification, read_sms_codes, scan_qr_with_phone
 from .pages import Browser
-from .test_signup import INVITED, NEW_PASSWORD, mailbox_code, solve_captcha
+from .test_signup import INVITED, NEW_PASSWORD, mailbox_code, past_captcha_intro, solve_captcha
 
 PHONE = "+33675064572"
 
 
 def create_account(app, browser):
-    """email → signup-password → signup-profile → signup-verify-email → captcha → tenant-consent → proofup-interrupt."""
+    """email → signup-password → signup-profile → signup-verify-email → captcha-intro → captcha → tenant-consent →
+    proofup-interrupt."""
     url, verifier = authorize_url()
     page = browser.get(url)
     assert page.screen == "email"
@@ -28,6 +29,7 @@ def create_account(app, browser):
     page = browser.submit(page, {"birth-day": "14", "birth-month": "7", "birth-year": "1985"}, button="idSIButton9")
     assert page.screen == "signup-verify-email"
     page = browser.submit(page, {"otc": mailbox_code(browser)}, button="idSIButton9")
+    page = past_captcha_intro(browser, page)
     page = solve_captcha(app, browser, page)
     assert page.screen == "tenant-consent"
     page = browser.submit(page, button="idBtn_Accept")

@@ -244,7 +244,7 @@ def test_sms_proofup_from_email_to_code_with_mfa_in_token(app, client, browser):
     assert "Vous pouvez prouver qui vous êtes en envoyant un code par SMS à votre téléphone." in page.text()
     options = page.testid("country-code").find_all("option")
     assert options[0].get_text(strip=True) == "France (+33)" and options[0].has_attr("selected")
-    assert {"Germany (+49)", "Egypt (+20)", "Gabon (+241)"} <= {o.get_text(strip=True) for o in options}
+    assert {"Allemagne (+49)", "Égypte (+20)", "Gabon (+241)"} <= {o.get_text(strip=True) for o in options}
 
     page = browser.submit(page, {"phone-number": "06 75 06 45 72"}, button="next")
     assert page.screen == "proofup-sms-code"

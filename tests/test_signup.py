@@ -56,21 +56,38 @@ def mailbox_code(browser, email=INVITED):
     assert items, "no mail for " + email
     mail = browser.get(items[0].find("a")["href"])
     assert mail.screen == "mailbox-message"
-    assert mail.testid("message-subject").get_text(strip=True) == "Vérifiez votre adresse e-mail"
+    assert mail.testid("message-subject").get_text(strip=True) == VERIFY_SUBJECT
     text = mail.testid("message-text").get_text()
     return re.search(r"votre adresse e-mail : (\d{4})\b", text).group(1)
 
 
+VERIFY_SUBJECT = "Vérifiez votre adresse e-mail"
+
+
 def mail_count(app, email=INVITED):
+    """The "Vérifiez votre adresse e-mail" mails sent to `email` (beside its invitation mail, if seeded with one)."""
     with app.app_context():
-        return db.session.query(Message).filter_by(to=email, channel="email").count()
+        return db.session.query(Message).filter_by(to=email, channel="email", subject=VERIFY_SUBJECT).count()
+
+
+CAPTCHA_REQUEST = "Veuillez résoudre l'énigme pour que nous sachions que vous n'êtes pas un robot."
+
+
+def past_captcha_intro(browser, page):
+    """The guide's request ("Créer un compte", "Veuillez résoudre l'énigme…", Suivant), then the puzzle."""
+    assert page.screen == "captcha-intro", page.error
+    assert page.soup.find("h1").get_text(strip=True) == "Créer un compte"
+    assert page.testid("captcha-intro").get_text(strip=True) == CAPTCHA_REQUEST
+    assert page.testid("captcha-choice") is None  # the puzzle is the next screen
+    page = browser.submit(page, button="idSIButton9")
+    assert page.screen == "captcha", page.error
+    return page
 
 
 def to_captcha(browser):
     page = to_verify(browser)
     page = browser.submit(page, {"otc": mailbox_code(browser)}, button="idSIButton9")
-    assert page.screen == "captcha", page.error
-    return page
+    return past_captcha_intro(browser, page)
 
 
 def answer_of(app, page):
@@ -103,7 +120,7 @@ def test_invited_client_creates_microsoft_account_then_accepts_tenant_and_reache
     assert INVITED in page.testid("verify-intro").get_text()
     code = mailbox_code(browser)
     page = browser.submit(page, {"otc": code, "marketing-opt-in": "y"}, button="idSIButton9")
-    assert page.screen == "captcha"
+    page = past_captcha_intro(browser, page)
     page = solve_captcha(app, browser, page)
     assert page.screen == "tenant-consent"
     assert page.testid("tenant-name").get_text(strip=True) == "BakerTilly STREGO - RECETTE"
@@ -246,7 +263,7 @@ def test_profile_stores_country_and_iso_birth_date_and_mails_a_code(app, browser
     assert page.screen == "signup-verify-email"
     with app.app_context():
         signup = db.session.get(Flow, flow_id_of(page)).get("signup")
-        mail = db.session.query(Message).filter_by(to=INVITED).one()
+        mail = db.session.query(Message).filter_by(to=INVITED, subject=VERIFY_SUBJECT).one()
     assert signup["country"] == "CH" and signup["birth_date"] == "1970-03-02"
     assert mail.sender == "Équipe des comptes Microsoft <account-security-noreply@accountprotection.microsoft.com>"
     assert re.fullmatch(r"\d{4}", mail.code) and mail.code in mail.body_text and mail.code in mail.body_html
@@ -294,7 +311,7 @@ def test_expired_email_code_is_refused_then_resend_works(app, browser):
     page = browser.submit(page, button="resend-code")
     assert page.screen == "signup-verify-email" and page.testid("notice") is not None
     page = browser.submit(page, {"otc": mailbox_code(browser)}, button="idSIButton9")
-    assert page.screen == "captcha"
+    assert page.screen == "captcha-intro"
 
 
 def test_three_wrong_codes_invalidate_the_code(app, browser):
@@ -311,7 +328,7 @@ def test_three_wrong_codes_invalidate_the_code(app, browser):
     assert mail_count(app) == before + 1
     fresh = mailbox_code(browser)
     page = browser.submit(page, {"otc": fresh}, button="idSIButton9")
-    assert page.screen == "captcha"
+    assert page.screen == "captcha-intro"
 
 
 def test_email_fault_delivers_nothing_and_resend_works_once_cleared(app, browser):
@@ -325,7 +342,7 @@ def test_email_fault_delivers_nothing_and_resend_works_once_cleared(app, browser
     page = browser.submit(page, button="resend-code")
     assert mail_count(app) == 1
     page = browser.submit(page, {"otc": mailbox_code(browser)}, button="idSIButton9")
-    assert page.screen == "captcha"
+    assert page.screen == "captcha-intro"
 
 
 # --- captcha ----------------------------------------------------------------------------------
@@ -440,7 +457,7 @@ def test_later_step_urls_do_not_skip_steps(app, browser):
     page = start_signup(browser)
     flow_id = flow_id_of(page)
     # GET a later step: back to where the flow is.
-    for later in ("profile", "verify-email", "captcha", "tenant-consent"):
+    for later in ("profile", "verify-email", "captcha-intro", "captcha", "tenant-consent"):
         assert browser.get(f"/signup/{flow_id}/{later}").screen == "signup-password"
     # POST a later step's form with valid data: ignored, the password step is still due.
     form = page.form()
@@ -477,7 +494,7 @@ def test_flow_resumes_after_an_app_restart(app, browser, tmp_path):
     page = other.get(f"/signup/{flow_id}/password")
     assert page.screen == "signup-verify-email"
     page = other.submit(page, {"otc": mailbox_code(other)}, button="idSIButton9")
-    assert page.screen == "captcha"
+    assert page.screen == "captcha-intro"
 
 
 def test_missing_csrf_token_is_an_error_page_not_a_500(browser):

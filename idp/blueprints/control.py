@@ -6,7 +6,7 @@ server listens on another address every call needs `Authorization: Bearer <IDP_C
 import hmac
 import ipaddress
 import re
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import pyotp
 from flask import Blueprint, current_app, jsonify, request, url_for
@@ -255,12 +255,7 @@ def delete_user(email):
 
 def _default_return_url(tenant):
     """Where the invitation journey ends by default: the home of the tenant's first confidential app."""
-    clients = db.session.scalars(select(Client).where(Client.tenant_id == tenant.id).order_by(Client.name)).all()
-    for client in sorted(clients, key=lambda c: c.is_public):
-        if client.redirect_uris:
-            parts = urlsplit(client.redirect_uris[0])
-            return f"{parts.scheme}://{parts.netloc}/"
-    return url_for("emulator.home", _external=True)
+    return seeds.app_home(tenant) or url_for("emulator.home", _external=True)
 
 
 @bp.post("/invitations")

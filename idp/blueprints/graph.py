@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, jsonify, render_template, request
 from sqlalchemy import select, update
 
-from .. import clock, invitations
+from .. import invitations
 from ..extensions import csrf, db
 from ..journey.recorder import record
 from ..models import Flow, Invitation, RefreshToken, SessionAccount, Tenant, User
@@ -119,7 +119,11 @@ def revoke_sign_in_sessions(token, user_id):
 
 @bp.route("/redeem")
 def redeem():
-    """The invitation link: start the invitation journey for the invited user, then go where it says."""
+    """The invitation link: start the invitation journey, then go where it says.
+
+    The journey starts on the `email` screen, as in the guide: the client types the address on which they
+    received the email (login.email lets only that address go on, see invitations.redeemed_by).
+    """
     invitation = db.session.get(Invitation, request.args.get("invitation") or "")
     if invitation is None or (request.args.get("tenant") and request.args["tenant"] != invitation.tenant_id):
         return render_template("error.html", status=404,
@@ -131,11 +135,8 @@ def redeem():
                                message="Le compte invité n'existe plus. Demandez une nouvelle invitation à votre cabinet."), 404
     browser = current_browser(create=True)
     flow = Flow(browser_id=browser.id, tenant_id=invitation.tenant_id, client_id=None, params={}, state={},
-                return_url=invitation.redirect_url or None, invitation_id=invitation.id,
-                user_id=user.id, email=user.email)
-    flow.user = user
+                return_url=invitation.redirect_url or None, invitation_id=invitation.id)
+    flow.user = None
     db.session.add(flow)
-    if invitation.redeemed_at is None:
-        invitation.redeemed_at = clock.now()
-    record(flow.id, "request", "redeem", {"invitation": invitation.id, "email": user.email})
+    record(flow.id, "request", "redeem", {"invitation": invitation.id})
     return go_next(flow)

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, Regexp
 
-from .. import clock
+from .. import clock, invitations
 from ..extensions import db
 from ..journey.recorder import record
 from ..models import Consent, User
@@ -19,7 +19,9 @@ bp = Blueprint("login", __name__, url_prefix="/login")
 
 
 class EmailForm(FlaskForm):
-    loginfmt = StringField(validators=[InputRequired(), Length(max=254), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")])
+    # Spaces around a pasted address are dropped, as a browser's type=email field does.
+    loginfmt = StringField(filters=[lambda value: value.strip() if isinstance(value, str) else value],
+                           validators=[InputRequired(), Length(max=254), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")])
 
 
 class PasswordForm(FlaskForm):
@@ -81,6 +83,14 @@ def email(flow):
                 flow.email = typed.lower()
                 db.session.commit()
                 return render_screen("login/email.html", flow, form, error=error, code=50034, status=200)
+            if flow.invitation_id and not invitations.redeemed_by(flow, user):
+                # An invitation's journey is for the address it was sent to: not another account of the tenant.
+                error = _("Cette invitation a été envoyée à une autre adresse e-mail. Entrez l'adresse sur laquelle "
+                          "vous avez reçu l'e-mail de %(brand)s.", brand=invitations.branding(flow.tenant)["brand"])
+                record(flow.id, "error", "email", {"reason": "not-the-invited-address"})
+                flow.email = typed.lower()
+                db.session.commit()
+                return render_screen("login/email.html", flow, form, error=error, code=None, status=200)
             flow.user_id, flow.email = user.id, user.email
             db.session.flush()
             db.session.refresh(flow)

@@ -20,15 +20,21 @@ bp = Blueprint("mfa", __name__, url_prefix="/mfa")
 SMS_PURPOSE = "sms_mfa"
 
 
-def mark_mfa_done(flow):
-    """The user proved a second factor in this flow: the session's amr now says so (tokens read it)."""
+def mark_mfa_done(flow, registered=False):
+    """The user proved a second factor in this flow: the session's amr now says so (tokens read it).
+
+    `registered`: the proof was the registration of a new method (proof-up). As at Microsoft, that satisfies
+    MFA for the rest of this sign-in session, whatever the tenant's policy (journey check `mfa_required`).
+    """
     flow.set(mfa_ok=True)
     flow.drop("mfa_screen", "mfa_push_id", "mfa_otp", "mfa_sms_sent")
     account = session_account(flow)
     if account is not None:
         account.mfa_at = clock.now()
+        if registered:
+            account.mfa_registered_at = account.mfa_at
         account.amr = [*[a for a in (account.amr or ["pwd"]) if a != "mfa"], "mfa"]
-    record(flow.id, "journey", "mfa-done")
+    record(flow.id, "journey", "mfa-done", {"registered": True} if registered else None)
 
 
 def methods(user):

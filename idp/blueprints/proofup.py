@@ -5,12 +5,16 @@ being verified live in flow.state["proofup"] (server-side, never in a hidden fie
 `mfa_registration_required` returns its "screen" while a proof-up is in progress.
 """
 import base64
+import datetime
+from email.utils import format_datetime
 
 import pyotp
 from flask import Blueprint, jsonify
 from flask_babel import gettext as _
 from wtforms import StringField
 
+from .. import clock
+from ..countries import calling_codes, dial_codes, region_for_dial_code
 from ..devices import authenticator, otp
 from ..extensions import db
 from ..journey import next_screen
@@ -22,26 +26,6 @@ from .screens import ActionForm, CodeForm, go_next, load_flow, render_screen, sc
 bp = Blueprint("proofup", __name__, url_prefix="/proofup")
 
 SMS_PURPOSE = "sms_proofup"
-# Country calling codes of the "Téléphone" screen: France first (guide), then the list in alphabetical order.
-COUNTRY_CODES = [
-    ("Afghanistan", "93"), ("Afrique du Sud", "27"), ("Albanie", "355"), ("Algérie", "213"), ("Allemagne", "49"),
-    ("Andorre", "376"), ("Angola", "244"), ("Arabie saoudite", "966"), ("Argentine", "54"), ("Arménie", "374"),
-    ("Australie", "61"), ("Autriche", "43"), ("Belgique", "32"), ("Bénin", "229"), ("Brésil", "55"),
-    ("Bulgarie", "359"), ("Burkina Faso", "226"), ("Cameroun", "237"), ("Canada", "1"), ("Chine", "86"),
-    ("Chypre", "357"), ("Côte d'Ivoire", "225"), ("Croatie", "385"), ("Danemark", "45"), ("Egypt", "20"),
-    ("El Salvador", "503"), ("Equatorial Guinea", "240"), ("Eritrea", "291"), ("Espagne", "34"), ("Estonia", "372"),
-    ("États-Unis", "1"), ("Ethiopia", "251"), ("Falkland Islands (Islas Malvinas)", "500"), ("Faroe Islands", "298"),
-    ("Fiji Islands", "679"), ("Finland", "358"), ("France", "33"), ("French Guiana", "594"),
-    ("French Polynesia", "689"), ("Gabon", "241"), ("Gambia, The", "220"), ("Georgia", "995"), ("Germany", "49"),
-    ("Grèce", "30"), ("Guadeloupe", "590"), ("Hongrie", "36"), ("Inde", "91"), ("Irlande", "353"),
-    ("Italie", "39"), ("Japon", "81"), ("La Réunion", "262"), ("Liban", "961"), ("Luxembourg", "352"),
-    ("Madagascar", "261"), ("Mali", "223"), ("Maroc", "212"), ("Martinique", "596"), ("Maurice", "230"),
-    ("Mayotte", "262"), ("Monaco", "377"), ("Norvège", "47"), ("Nouvelle-Calédonie", "687"), ("Pays-Bas", "31"),
-    ("Pologne", "48"), ("Portugal", "351"), ("Roumanie", "40"), ("Royaume-Uni", "44"), ("Sénégal", "221"),
-    ("Suède", "46"), ("Suisse", "41"), ("Tchéquie", "420"), ("Tunisie", "216"), ("Turquie", "90"),
-]
-COUNTRY_CHOICES = [("33", "France (+33)")] + [(code, f"{name} (+{code})") for name, code in COUNTRY_CODES]
-DIAL_CODES = {code for code, _ in COUNTRY_CHOICES}
 METHOD_LABELS = {"authenticator": "Microsoft Authenticator", "totp": "Application d'authentification",
                  "sms": "Téléphone - SMS"}
 
@@ -217,7 +201,9 @@ def app_approved(flow):
     if form.validate_on_submit():
         if (response := step_button(flow, form.action.data, back="proofup-app-try")) is not None:
             return response
-        return move(flow, "proofup-success", method="authenticator")
+        # The time of the "correctement inscrite" notice the next screen shows (guide).
+        return move(flow, "proofup-success", method="authenticator",
+                    registered_at=clock.now().isoformat(timespec="seconds"))
     return page("app_approved", flow, form)
 
 
@@ -256,7 +242,7 @@ def parse_phone(dial, national):
     """Return (E.164 number, national digits) from the country code and the number typed, or (None, error)."""
     dial = (dial or "").lstrip("+")
     digits = "".join(ch for ch in (national or "") if ch not in " .-()")
-    if dial not in DIAL_CODES:
+    if dial not in dial_codes():
         return None, _("Sélectionnez l'indicatif de votre pays ou région.")
     if not digits:
         return None, _("Entrez un numéro de téléphone.")
@@ -294,7 +280,8 @@ def sms_phone(flow):
                         phone={"dial": dial, "national": national, "e164": number})
         error = national
         db.session.commit()
-    return page("sms_phone", flow, form, error=error, countries=COUNTRY_CHOICES)
+    return page("sms_phone", flow, form, error=error, countries=calling_codes(),
+                chosen_region=region_for_dial_code(form.country_code.data))
 
 
 SMS_ERRORS = {
@@ -366,12 +353,22 @@ def success(flow):
         user.mfa_method = method
         flow.drop("proofup")
         record(flow.id, "input", "proofup-success", {"method": method})
-        mark_mfa_done(flow)
+        mark_mfa_done(flow, registered=True)
         return go_next(flow)
     detail = None
     if method == "sms":
         detail = "+{dial} {national}".format(**current["phone"])
-    return page("success", flow, form, method_label=_(METHOD_LABELS.get(method, "")), method_detail=detail)
+    return page("success", flow, form, method_label=_(METHOD_LABELS.get(method, "")), method_detail=detail,
+                registered_at=registered_at(current))
+
+
+def registered_at(current):
+    """When the Microsoft Authenticator app was registered, as the guide's notice prints it
+    ("Wed, 30 Nov 2022 21:47:55 GMT"), or None for the other methods."""
+    if current.get("method") != "authenticator" or not current.get("registered_at"):
+        return None
+    when = datetime.datetime.fromisoformat(current["registered_at"]).replace(tzinfo=datetime.timezone.utc)
+    return format_datetime(when, usegmt=True)
 
 
 @bp.route("/<flow_id>/status")

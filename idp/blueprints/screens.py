@@ -25,6 +25,7 @@ SCREENS = {
     "signup-password": "signup.password",
     "signup-profile": "signup.profile",
     "signup-verify-email": "signup.verify_email",
+    "captcha-intro": "signup.captcha_intro",
     "captcha": "signup.captcha",
     "tenant-consent": "signup.tenant_consent",
     "proofup-interrupt": "proofup.interrupt",
@@ -97,7 +98,9 @@ def sign_in(flow, amr="pwd"):
     account.auth_time = now
     account.last_used_at = now
     account.amr = [amr]
+    # A new sign-in: an MFA proved (or a method registered) in an earlier one no longer counts.
     account.mfa_at = None
+    account.mfa_registered_at = None
     g.setdefault("session_accounts", {})[(flow.browser_id, flow.user_id)] = account
     return account
 

@@ -1,4 +1,5 @@
-"""Creating the Microsoft account of an invited client: password, profile, email code, captcha, tenant consent."""
+"""Creating the Microsoft account of an invited client: password, profile, email code, captcha (its request, then
+the puzzle), tenant consent."""
 import re
 from datetime import date
 
@@ -10,13 +11,12 @@ from werkzeug.security import generate_password_hash
 from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import Length
 
-from .. import clock
+from .. import clock, settings as qa
 from ..countries import DEFAULT as DEFAULT_COUNTRY, countries, is_country
 from ..devices import email_codes
 from ..extensions import db
 from ..journey import captcha
 from ..journey.recorder import record
-from ..models import Setting
 from ..oidc import authorize as authz
 from ..oidc.errors import AADError
 from .screens import go_next, render_screen, screen, sign_in
@@ -214,9 +214,19 @@ def resend_code(flow):
 
 # --- captcha ---------------------------------------------------------------------------------
 
-def captcha_mode():
-    """The captcha mode: the QA setting (control API) over the configuration (IDP_CAPTCHA)."""
-    return captcha.resolve_mode(current_app.config.get("IDP_CAPTCHA"), Setting.get("captcha"))
+class CaptchaIntroForm(FlaskForm):
+    """"Créer un compte": the guide's request to solve the puzzle, with only Suivant."""
+
+
+@bp.route("/<flow_id>/captcha-intro", methods=["GET", "POST"])
+@screen("captcha-intro")
+def captcha_intro(flow):
+    form = CaptchaIntroForm()
+    if form.validate_on_submit():
+        flow.set(signup={**_signup(flow), "captcha_intro_seen": True})
+        record(flow.id, "input", "captcha-intro", {"action": "next"})
+        return go_next(flow)
+    return render_screen("signup/captcha_intro.html", flow, form)
 
 
 # Endpoint "signup.captcha" (screens.SCREENS); the function's name keeps the captcha module visible.
@@ -224,10 +234,10 @@ def captcha_mode():
 @screen("captcha")
 def captcha_view(flow):
     form = CaptchaForm()
-    mode = captcha_mode()
+    mode = qa.captcha_mode()
     state = flow.get(captcha.STATE_KEY)
     if not state or "seed" not in state:
-        state = captcha.new_state()
+        state = captcha.new_state(rounds=qa.captcha_rounds())
         flow.set(**{captcha.STATE_KEY: state})
         db.session.commit()
     error = kind = None

@@ -92,6 +92,23 @@ def port_free(host, port):
     return True
 
 
+SMTP_OFFSET = 25  # the SMTP port is the IdP's port + 25 unless set: 8425 for 8400, 8525 for 8500
+
+
+def port_for(idp_port, explicit=None, environ=None):
+    """The dev mailbox's SMTP port: the one given (--smtp-port), else IDP_SMTP_PORT, else the IdP's port + 25.
+
+    Derived from the IdP's port so that two instances on different ports never share a mailbox.
+    """
+    environ = os.environ if environ is None else environ
+    if explicit is not None:
+        return int(explicit)
+    if str(environ.get("IDP_SMTP_PORT", "")).strip():
+        return int(environ["IDP_SMTP_PORT"])
+    port = int(idp_port) + SMTP_OFFSET
+    return port if port <= 65535 else int(idp_port) - SMTP_OFFSET
+
+
 def start(app, port=None, host=LOOPBACK):
     """Start the SMTP server in a background thread; return its controller, or None if the port is taken."""
     port = int(port if port is not None else app.config.get("IDP_SMTP_PORT", 8425))

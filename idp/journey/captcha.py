@@ -10,11 +10,15 @@ import random
 import secrets
 from dataclasses import dataclass
 
+# The captcha modes (the QA setting "captcha", IDP_CAPTCHA): the one list of them.
 MODES = ("puzzle", "auto", "loop")
 KINDS = ("arrow", "dots", "odd", "house")
 # After this many answered rounds in loop mode, the page shows the guide's support advice.
 LOOP_ROUNDS_BEFORE_SUPPORT = 3
+# A new puzzle has 1 to MAX_ROUNDS rounds at random (the guide: "1 à plusieurs étapes"), unless QA sets the
+# number (setting "captcha_rounds", 1 to MAX_SET_ROUNDS) to make a demo or a test deterministic.
 MAX_ROUNDS = 3
+MAX_SET_ROUNDS = 10
 STATE_KEY = "captcha"
 
 COLORS = ("#0067b8", "#107c10", "#c239b3", "#d83b01", "#008575", "#5c2e91")
@@ -49,7 +53,7 @@ def resolve_mode(configured, setting=None):
 
 
 def new_state(rng=None, rounds=None):
-    """Start a puzzle of 1 to MAX_ROUNDS rounds (random unless given)."""
+    """Start a puzzle of `rounds` rounds, or 1 to MAX_ROUNDS at random when None."""
     rng = rng or random.SystemRandom()
     total = rounds if rounds is not None else rng.randint(1, MAX_ROUNDS)
     state = {"round": 1, "rounds": total, "failures": 0, "answered": 0}

@@ -17,7 +17,7 @@ def account_unknown(flow, account):
 
 
 def needs_account(flow, account):
-    """An invited user without a Microsoft account creates one: password, profile, email code, captcha."""
+    """An invited user without a Microsoft account gives what it needs: password, profile, email code."""
     user = flow.user
     if user.has_account:
         return None
@@ -28,7 +28,14 @@ def needs_account(flow, account):
         return "signup-profile"
     if not signup.get("email_verified"):
         return "signup-verify-email"
-    return "captcha"
+    return None
+
+
+def captcha_unsolved(flow, account):
+    """The new account is created once the captcha is solved: first its request (guide), then the puzzle."""
+    if flow.user.has_account:
+        return None
+    return "captcha" if flow.get("signup", {}).get("captcha_intro_seen") else "captcha-intro"
 
 
 def password_required(flow, account):
@@ -61,15 +68,24 @@ def mfa_registration_required(flow, account):
 
 
 def mfa_required(flow, account):
-    """A user with a registered method proves it, as the tenant's MFA policy says."""
+    """A user with a registered method proves it, as the tenant's MFA policy says.
+
+    "always": at every authorization request; "once": once per sign-in of this browser; "never": not at all.
+    Whatever the policy, registering a method (proof-up) during a sign-in satisfies MFA for the rest of that
+    sign-in, as at Microsoft: the guide's step 2 ("Se connecter" right after "Opération réussie") asks no MFA.
+    A sign-in ends with a new password sign-in (sign_in() clears the marks), a sign-out or another browser.
+    """
     user = flow.user
     if not user.mfa_method or flow.get("mfa_ok"):
         return None
     policy = flow.get("mfa_policy") or _policy(user)
     if policy == "never":
         return None
-    if policy == "once" and account is not None and account.signed_in and account.mfa_at is not None:
-        return None
+    if account is not None and account.signed_in:
+        if account.mfa_registered_at is not None:
+            return None
+        if policy == "once" and account.mfa_at is not None:
+            return None
     chosen = flow.get("mfa_screen")
     if chosen:
         return chosen
@@ -115,6 +131,7 @@ def _has_authenticator(user):
 CHECKS = [
     ("account_unknown", account_unknown),
     ("needs_account", needs_account),
+    ("captcha_unsolved", captcha_unsolved),
     ("password_required", password_required),
     ("tenant_consent_missing", tenant_consent_missing),
     ("mfa_registration_required", mfa_registration_required),

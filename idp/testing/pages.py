@@ -262,6 +262,14 @@ class SignupVerifyEmailPage(Screen):
         return self.submit("idSIButton9")
 
 
+@screen("captcha-intro")
+class CaptchaIntroPage(Screen):
+    """"Créer un compte": the request to solve the puzzle, before the puzzle itself."""
+
+    def next(self):
+        return self.submit("idSIButton9")
+
+
 @screen("captcha")
 class CaptchaPage(Screen):
     def choose(self, answer):
