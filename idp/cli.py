@@ -122,6 +122,12 @@ def smtp_option(func):
                              "e.g. 8425 for 8400]; 0 for none.")(func)
 
 
+def demo_option(func):
+    return click.option("--demo", is_flag=True,
+                        help="Demo mode: the printed guide's codes (email 6152), one captcha round, the guide's dates "
+                             "(also IDP_DEMO=1; switchable on the emulator home).")(func)
+
+
 def _shown(host):
     return "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
 
@@ -131,8 +137,9 @@ def _shown(host):
 @click.option("--no-smtp", is_flag=True,
               help="Do not start the loopback SMTP server of the dev mailbox (also IDP_SMTP=off).")
 @smtp_option
+@demo_option
 @server_options
-def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port, keep_alive):
+def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port, keep_alive, demo):
     """Run the IdP alone."""
     from .devices import smtp
 
@@ -144,7 +151,9 @@ def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port, ke
     scheme = "https" if use_https else "http"
     os.environ["IDP_LISTEN_HOST"] = host
     os.environ["IDP_SMTP_PORT"] = str(smtp_port)
-    app = _app(IDP_LISTEN_HOST=host, IDP_SMTP_PORT=smtp_port)
+    if demo:
+        os.environ["IDP_DEMO"] = "1"
+    app = _app(IDP_LISTEN_HOST=host, IDP_SMTP_PORT=smtp_port, **({"IDP_DEMO": True} if demo else {}))
     ensure_seeded(app, idp_url=f"{scheme}://{_shown(host)}:{port}")
     if serve_smtp and smtp.start(app, smtp_port) is None:
         fail(f"the SMTP server of the dev mailbox did not start on {smtp.LOOPBACK}:{smtp_port}; "
@@ -168,8 +177,9 @@ def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port, ke
 @click.option("--client-port", default=8401, show_default=True)
 @click.option("--reset", is_flag=True, help="Start again from the seeds (the Espace Client's database too).")
 @smtp_option
+@demo_option
 @server_options
-def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, smtp_port, keep_alive):
+def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, smtp_port, keep_alive, demo):
     """Run the IdP and the Espace Client together, print every URL and account, stop both on Ctrl-C."""
     from .devices import smtp
 
@@ -204,7 +214,7 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
     common = (["--host", host, "--workers", str(workers), "--threads", str(threads), "--keep-alive", str(keep_alive)]
               + (["--https"] if use_https else []) + (["--debug"] if debug else []))
     # The SMTP port goes to both servers: the IdP's SMTP server and its invitation mail follow it.
-    environment = dict(child_environment(), IDP_SMTP_PORT=str(smtp_port))
+    environment = dict(child_environment(), IDP_SMTP_PORT=str(smtp_port), **({"IDP_DEMO": "1"} if demo else {}))
     children = {}
     stop = _handle_stop_signals(children, idp_url)
     children["the IdP"] = subprocess.Popen(
@@ -244,6 +254,8 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
         f"  Control API:    {idp_url}/_emulator/api/openapi.json",
         f"  Emulator home:  {idp_url}/_emulator/",
     ]
+    if demo:
+        lines.append("  Demo mode:      on (the guide's codes: email 6152; switch it off on the emulator home)")
     if ca:
         lines.append(f"  CA certificate: {ca}  (trust it in the browser: see the README)")
     with app.app_context():

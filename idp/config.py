@@ -47,6 +47,8 @@ def from_environment(overrides=None):
         "SQLALCHEMY_DATABASE_URI": env("IDP_DATABASE_URL") or f"sqlite:///{folder / 'idp.sqlite3'}",
         "IDP_BASE_URL": (env("IDP_BASE_URL") or "").rstrip("/") or None,
         "IDP_CAPTCHA": env("IDP_CAPTCHA", "puzzle"),
+        # Demo mode when the setting "demo" is unset (idp.trainer.demo); `up --demo` / `serve --demo` set it.
+        "IDP_DEMO": env("IDP_DEMO", "").lower() in ("1", "true", "yes", "on"),
         "IDP_CONTROL_KEY": env("IDP_CONTROL_KEY"),
         # werkzeug hash method; lower the cost (e.g. "pbkdf2:sha256:1000") for test users.
         "IDP_PASSWORD_HASH": env("IDP_PASSWORD_HASH", "scrypt:32768:8:1"),

@@ -6,7 +6,8 @@ here is a route, so keep both in step.
 import copy
 
 from .journey.captcha import MAX_ROUNDS, MAX_SET_ROUNDS, MODES as CAPTCHA_MODES
-from .settings import MFA_POLICIES
+from .settings import LANGUAGES, MFA_POLICIES
+from .trainer import demo as _demo
 
 
 def _ref(name):
@@ -40,6 +41,9 @@ def _op(summary, responses, **extra):
 
 
 NULLABLE_STRING = {"type": "string", "nullable": True}
+DEMO = (f"Demo mode: the printed guide's values (email code {_demo.EMAIL_CODE}, SMS code {_demo.SMS_CODE}, "
+        f"number to match {_demo.PUSH_NUMBER}, one captcha round, the guide's dates); codes stay single-use.")
+LANGUAGE = "The language of every page, mail and SMS; null: ui_locales or the browser's, else French."
 CAPTCHA_ROUNDS = {"type": "integer", "nullable": True, "minimum": 1, "maximum": MAX_SET_ROUNDS,
                   "description": f"Rounds of each new captcha puzzle (a wrong answer still adds one); "
                                  f"null = 1 to {MAX_ROUNDS} at random."}
@@ -93,11 +97,15 @@ SCHEMAS = {
         "captcha_rounds": CAPTCHA_ROUNDS,
         "mfa": {"type": "string", "nullable": True, "enum": [*MFA_POLICIES, None],
                 "description": "Overrides every tenant's MFA policy; null = the tenant's."},
+        "demo": {"type": "boolean", "description": DEMO},
+        "language": {"type": "string", "nullable": True, "enum": [*LANGUAGES, None], "description": LANGUAGE},
         "faults": _ref("Faults"), "clock_offset_seconds": {"type": "integer"}}},
     "SettingsUpdate": {"type": "object", "additionalProperties": False, "properties": {
         "captcha": {"type": "string", "nullable": True, "enum": [*CAPTCHA_MODES, None]},
         "captcha_rounds": CAPTCHA_ROUNDS,
-        "mfa": {"type": "string", "nullable": True, "enum": [*MFA_POLICIES, None]}}},
+        "mfa": {"type": "string", "nullable": True, "enum": [*MFA_POLICIES, None]},
+        "demo": {"type": "boolean", "nullable": True, "description": DEMO + " Null: as the server was started."},
+        "language": {"type": "string", "nullable": True, "enum": [*LANGUAGES, None], "description": LANGUAGE}}},
     "Clock": {"type": "object", "required": ["offset_seconds"], "properties": {
         "offset_seconds": {"type": "integer"}, "now": {"type": "string", "format": "date-time"}}},
     "JourneySummary": {"type": "object", "required": ["id", "status"], "properties": {

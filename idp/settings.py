@@ -1,12 +1,15 @@
-"""QA settings shared by every worker (Setting rows): captcha mode and rounds, MFA policy override, faults."""
+"""QA settings shared by every worker (Setting rows): captcha mode and rounds, MFA policy override, demo mode,
+language, faults."""
 from flask import current_app, has_app_context
 
 from .journey.captcha import MAX_ROUNDS, MAX_SET_ROUNDS, MODES as CAPTCHA_MODES, resolve_mode
 from .models import Setting
 
 MFA_POLICIES = ("always", "once", "never")
+# The languages of the screens, mails, SMS and phone (the setting "language"; None: the browser's, else French).
+LANGUAGES = ("fr", "en")
 # The settings PUT /_emulator/api/settings and a seed's settings.yaml accept (besides faults and the clock).
-SETTINGS = ("captcha", "captcha_rounds", "mfa")
+SETTINGS = ("captcha", "captcha_rounds", "mfa", "demo", "language")
 # Channel -> the faults it accepts (idp.devices.messages and the push sender honour them).
 FAULTS = {"sms": ("fail", "delay"), "email": ("fail",), "push": ("timeout",)}
 
@@ -28,8 +31,14 @@ def _rounds(value):
     return value
 
 
+def _flag(name, value):
+    if value is not None and type(value) is not bool:
+        raise SettingsError(f"'{name}' must be true or false (or null for the default), not {value!r}")
+    return value
+
+
 def check_settings(values):
-    """Return {"captcha", "captcha_rounds", "mfa"} values checked (only keys given), or raise SettingsError."""
+    """Return the settings of SETTINGS checked (only keys given), or raise SettingsError."""
     if not isinstance(values, dict):
         raise SettingsError("settings must be a JSON object such as {\"captcha\": \"auto\", \"mfa\": \"never\"}")
     unknown = set(values) - set(SETTINGS)
@@ -42,6 +51,10 @@ def check_settings(values):
         checked["captcha_rounds"] = _rounds(values["captcha_rounds"])
     if "mfa" in values:
         checked["mfa"] = _choice("mfa", values["mfa"], MFA_POLICIES)
+    if "demo" in values:
+        checked["demo"] = _flag("demo", values["demo"])
+    if "language" in values:
+        checked["language"] = _choice("language", values["language"], LANGUAGES)
     return checked
 
 
@@ -62,7 +75,11 @@ def captcha_mode():
 
 
 def captcha_rounds():
-    """Return the number of rounds a new puzzle has (QA setting), or None: 1 to MAX_ROUNDS at random."""
+    """Return the number of rounds a new puzzle has (QA setting; one in demo mode), or None: 1 to MAX_ROUNDS at random."""
+    from .trainer import demo
+
+    if demo.active():
+        return demo.CAPTCHA_ROUNDS
     rounds = Setting.get("captcha_rounds")
     return rounds if type(rounds) is int and 1 <= rounds <= MAX_SET_ROUNDS else None
 
@@ -73,6 +90,19 @@ def mfa_override():
     return policy if policy in MFA_POLICIES else None
 
 
+def demo_mode():
+    """True while demo mode is on (idp.trainer.demo: the guide's codes, one captcha round, the guide's dates)."""
+    from .trainer import demo
+
+    return demo.active()
+
+
+def language():
+    """Return the language every page uses (fr|en), or None: chosen per request (ui_locales, the browser), else fr."""
+    value = Setting.get("language")
+    return value if value in LANGUAGES else None
+
+
 def faults():
     """Return the active faults, e.g. {"sms": "delay"} (channels without a fault are left out)."""
     return {k: v for k, v in (Setting.get("faults", {}) or {}).items() if v}
@@ -80,12 +110,13 @@ def faults():
 
 def current():
     """Return every QA setting as the control API shows it."""
-    return {"captcha": captcha_mode(), "captcha_rounds": captcha_rounds(), "mfa": mfa_override(), "faults": {c: faults().get(c) for c in FAULTS},
+    return {"captcha": captcha_mode(), "captcha_rounds": captcha_rounds(), "mfa": mfa_override(),
+            "demo": demo_mode(), "language": language(), "faults": {c: faults().get(c) for c in FAULTS},
             "clock_offset_seconds": int(Setting.get("clock_offset_seconds", 0) or 0)}
 
 
 def apply(values):
-    """Store checked settings (captcha, captcha_rounds, mfa; None clears) without committing."""
+    """Store checked settings (captcha, captcha_rounds, mfa, demo, language; None clears) without committing."""
     for key, value in check_settings(values).items():
         Setting.put(key, value)
 

@@ -5,8 +5,15 @@ from sqlalchemy import select
 from ..extensions import db
 from ..journey import timeline
 from ..models import Client, Flow, Tenant, User
+from ..trainer import demo
 
 bp = Blueprint("emulator", __name__, url_prefix="/_emulator")
+
+
+@bp.app_context_processor
+def demo_context():
+    """Every page of the IdP (screens, mailbox, phone, emulator pages) says discreetly when it is in demo mode."""
+    return {"demo_mode": demo.active(), "demo_time": demo.shown_time}
 
 
 @bp.route("/")

@@ -12,6 +12,7 @@ from .. import clock
 from ..devices.messages import delivered
 from ..extensions import db
 from ..models import Message
+from ..trainer import demo
 
 bp = Blueprint("mailbox", __name__, url_prefix="/_emulator/mailbox")
 
@@ -87,8 +88,10 @@ def snippet(message):
 
 
 def short_time(moment):
-    """A list's date, in French: the time today, the day this year, the full date before."""
+    """A list's date, in French: the time today, the day this year, the full date before (the guide's in demo mode)."""
     now = clock.now()
+    if demo.active():
+        moment = now = demo.shown_time(moment, "mail")
     if moment.date() == now.date():
         return format_datetime(moment, "HH:mm", locale="fr")
     if moment.year == now.year:
@@ -97,7 +100,8 @@ def short_time(moment):
 
 
 def long_time(moment):
-    """The reading pane's date, in French (times are the emulator clock's UTC)."""
+    """The reading pane's date, in French (times are the emulator clock's UTC; the guide's in demo mode)."""
+    moment = demo.shown_time(moment, "mail")
     return format_datetime(moment, "EEEE d MMMM y 'à' HH:mm", locale="fr") + " UTC"
 
 

@@ -14,6 +14,7 @@ from ..devices import authenticator, phone as devices
 from ..extensions import csrf, db
 from ..journey.recorder import record
 from ..models import User
+from ..trainer import demo
 
 bp = Blueprint("phone", __name__, url_prefix="/_emulator/phone")
 
@@ -42,7 +43,7 @@ def get_phone(key):
 def render(template, phone, **context):
     pending = authenticator.pending_push(phone.user) if phone.user is not None else None
     db.session.commit()
-    return render_template(f"phone/{template}.html", phone=phone, pending=pending, now=clock.now(),
+    return render_template(f"phone/{template}.html", phone=phone, pending=pending, now=demo.shown_time(clock.now(), "phone"),
                            sms_count=len(devices.sms(phone)), **context)
 
 

@@ -20,6 +20,7 @@ from ..extensions import db
 from ..journey import next_screen
 from ..journey.recorder import record
 from ..oidc.urls import base_url
+from ..trainer import demo
 from .mfa import mark_mfa_done
 from .screens import ActionForm, CodeForm, go_next, load_flow, render_screen, screen, session_account
 
@@ -126,7 +127,7 @@ def app_setup(flow):
         current = state(flow)
         if current.get("activation") and authenticator.account_for_activation(current["activation"]) is None:
             return move(flow, "proofup-app-qr", method="authenticator")
-        return move(flow, "proofup-app-qr", method="authenticator", **authenticator.new_activation())
+        return move(flow, "proofup-app-qr", method="authenticator", **authenticator.new_activation(flow.user))
     return page("app_setup", flow, form)
 
 
@@ -137,7 +138,7 @@ def app_qr(flow):
     error = None
     current = state(flow)
     if not current.get("activation"):
-        return move(flow, "proofup-app-qr", **authenticator.new_activation())
+        return move(flow, "proofup-app-qr", **authenticator.new_activation(flow.user))
     if form.validate_on_submit():
         action = form.action.data
         if (response := step_button(flow, action, back="proofup-app-setup")) is not None:
@@ -367,7 +368,8 @@ def registered_at(current):
     ("Wed, 30 Nov 2022 21:47:55 GMT"), or None for the other methods."""
     if current.get("method") != "authenticator" or not current.get("registered_at"):
         return None
-    when = datetime.datetime.fromisoformat(current["registered_at"]).replace(tzinfo=datetime.timezone.utc)
+    when = demo.shown_time(datetime.datetime.fromisoformat(current["registered_at"]), "authenticator")
+    when = when.replace(tzinfo=datetime.timezone.utc)
     return format_datetime(when, usegmt=True)
 
 

@@ -19,6 +19,7 @@ from ..journey import captcha
 from ..journey.recorder import record
 from ..oidc import authorize as authz
 from ..oidc.errors import AADError
+from ..trainer import demo
 from .screens import go_next, render_screen, screen, sign_in
 
 bp = Blueprint("signup", __name__, url_prefix="/signup")
@@ -237,7 +238,7 @@ def captcha_view(flow):
     mode = qa.captcha_mode()
     state = flow.get(captcha.STATE_KEY)
     if not state or "seed" not in state:
-        state = captcha.new_state(rounds=qa.captcha_rounds())
+        state = captcha.new_state(rounds=qa.captcha_rounds(), rng=demo.captcha_rng())
         flow.set(**{captcha.STATE_KEY: state})
         db.session.commit()
     error = kind = None

@@ -12,6 +12,7 @@ from .. import clock
 from ..extensions import db
 from ..journey.recorder import record
 from ..models import AuthenticatorAccount, Flow, PushRequest
+from ..trainer import demo
 from . import messages, push
 
 QR_SCREEN = "proofup-app-qr"
@@ -21,9 +22,14 @@ UNDELIVERED = "undelivered"
 
 # --- activation (proofup-app-qr) ------------------------------------------------------------------
 
-def new_activation():
-    """Return a fresh activation: the token the QR carries and the 9-digit code shown under it."""
-    return {"activation": secrets.token_urlsafe(18), "code": f"{secrets.randbelow(10 ** 9):09d}"}
+def new_activation(user=None):
+    """Return a fresh activation: the token the QR carries and the 9-digit code shown under it.
+
+    In demo mode it is fixed per user and per app account already added, so the QR code looks the same in
+    every run from the same seed, and a second registration still gets a QR code of its own.
+    """
+    fixed = demo.activation(user.email, len(accounts(user))) if user is not None else None
+    return fixed or {"activation": secrets.token_urlsafe(18), "code": f"{secrets.randbelow(10 ** 9):09d}"}
 
 
 def activation_url(base_url, activation):
@@ -104,7 +110,7 @@ def send_push(user, flow_id=None):
                                                             PushRequest.status.in_(("pending", UNDELIVERED)))):
         old.status = "expired"
     lost = messages.faults().get("push") == "timeout"
-    request = PushRequest(user_id=user.id, flow_id=flow_id, number=10 + secrets.randbelow(90),
+    request = PushRequest(user_id=user.id, flow_id=flow_id, number=demo.push_number() or 10 + secrets.randbelow(90),
                           status=UNDELIVERED if lost else "pending", created_at=now,
                           expires_at=now + PushRequest.LIFETIME)
     db.session.add(request)

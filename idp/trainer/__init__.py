@@ -1,0 +1,1 @@
+"""What trainers use: demo mode, the presenter view's guide steps, the guide generator."""
