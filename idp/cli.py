@@ -718,5 +718,24 @@ def approve(email, number, deny, idp_url):
     click.echo(f"Notification {data['number']}: {data['status']}.")
 
 
+
+@main.command()
+@click.option("--method", type=click.Choice(["authenticator", "sms"]), default="authenticator", show_default=True,
+              help="The second factor the client registers (the guide's two branches).")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="The guide's language.")
+@click.option("--out", type=click.Path(), default=None,
+              help="The HTML file to write (the PDF goes beside it), or a folder "
+                   "[default: parcours-connexion-espace-client-METHOD-LANG.html here].")
+def guide(method, lang, out):
+    """Write the client guide (HTML and PDF) from the real screens, through headless Chromium on a private instance."""
+    from .trainer.guide import GuideError, generate
+
+    try:
+        result = generate(out, method=method, lang=lang, progress=click.echo)
+    except GuideError as exc:
+        fail(f"guide: {exc}")
+    click.echo(f"Guide written: {result.html} and {result.pdf} ({sum(result.timings.values()):.0f} s)")
+
+
 if __name__ == "__main__":
     main()
