@@ -17,6 +17,9 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 METHOD = steps.AUTHENTICATOR
+# Callouts whose target the photographed screen does not show, so their sentence is drawn without a frame:
+# phone-scan's "Scanner" button is only there again after a failed scan (the guide shows the success).
+UNFRAMED = {("phone-scan", '[data-testid="scan-qr"]')}
 
 
 def run_guide(out):
@@ -85,7 +88,9 @@ def test_every_step_has_its_screenshot_with_its_callouts_drawn_on_it(guide):
         assert [flat(d.get_text()).lstrip("0123456789. ") for d in drawn] == [flat(c.text) for c in step.callouts]
         for callout, element in zip(step.callouts, drawn):
             # A callout with a target is a frame around it, placed on the image.
-            assert ("frame" in element["class"]) == (callout.target is not None), (step.screen, callout.target)
+            framed = "frame" in element["class"]
+            assert framed == (callout.target is not None) or (step.screen, callout.target) in UNFRAMED, \
+                (step.screen, callout.target)
     # The phone's screens are phone-sized, the PC's are the PC's.
     assert soup.select_one('figure[data-step="phone-scan"] img')["width"] == "360"
     assert soup.select_one('figure[data-step="email"] img')["width"] == "1280"
