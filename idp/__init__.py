@@ -20,13 +20,12 @@ def create_app(test_config=None):
                                                              app.config.get("SQLALCHEMY_ENGINE_OPTIONS"))
     db.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=lambda: "fr")
-    with app.app_context():
-        # One locale, whose catalogue does not change while the app runs: give the templates its
-        # translations once, rather than have Flask-Babel look them up again for every string.
-        from flask_babel import get_translations
+    from . import i18n
 
-        app.jinja_env.install_gettext_translations(get_translations(), newstyle=True)
+    # French or English per request (idp.i18n): Python's flask_babel.gettext and the templates' _() agree.
+    babel.init_app(app, default_locale=i18n.DEFAULT_LOCALE, locale_selector=i18n.current_locale)
+    # The templates' _() read the request's catalogue from a per-process cache, not through Flask-Babel's lookups.
+    i18n.install(app)
 
     from .oidc.keys import KeyStore
 
@@ -106,15 +105,19 @@ def register_error_handlers(app):
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import HTTPException
 
-    from .extensions import db
+    from flask_babel import gettext as _
 
+    from .extensions import db
+    from .i18n import N_
+
+    # Marked for the catalogue here, translated when shown (the request's language).
     messages = {
-        400: "La requête est incorrecte.",
-        404: "Cette page n'existe pas ou n'est plus disponible.",
-        405: "Cette méthode n'est pas acceptée ici.",
-        410: "Cette demande de connexion est terminée. Recommencez depuis l'application.",
-        413: "La requête est trop volumineuse.",
-        501: "Cet écran n'est pas encore disponible dans cet émulateur.",
+        400: N_("La requête est incorrecte."),
+        404: N_("Cette page n'existe pas ou n'est plus disponible."),
+        405: N_("Cette méthode n'est pas acceptée ici."),
+        410: N_("Cette demande de connexion est terminée. Recommencez depuis l'application."),
+        413: N_("La requête est trop volumineuse."),
+        501: N_("Cet écran n'est pas encore disponible dans cet émulateur."),
     }
 
     def respond(status, message, code=9002313):
@@ -131,13 +134,14 @@ def register_error_handlers(app):
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        return respond(400, "La page a expiré (jeton de sécurité manquant ou invalide). Revenez en arrière et réessayez.")
+        return respond(400, _("La page a expiré (jeton de sécurité manquant ou invalide). Revenez en arrière et réessayez."))
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        return respond(exc.code or 500, messages.get(exc.code, exc.description or "Erreur."))
+        message = messages.get(exc.code)
+        return respond(exc.code or 500, _(message) if message else (exc.description or _("Erreur.")))
 
     @app.errorhandler(Exception)
     def unexpected(exc):
         app.logger.exception("unexpected error")
-        return respond(500, "Une erreur inattendue s'est produite dans l'émulateur.", code=90033)
+        return respond(500, _("Une erreur inattendue s'est produite dans l'émulateur."), code=90033)

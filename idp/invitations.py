@@ -6,6 +6,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 
 from flask import current_app, render_template
+from flask_babel import gettext
 
 from . import clock
 from .extensions import db
@@ -70,7 +71,7 @@ def branding(tenant):
 def invitation_email(tenant, invitation, url):
     """Return (subject, text, html, brand) of the guide's invitation email."""
     brand = branding(tenant)
-    subject = f"{brand['brand']} – Configurez votre nouvel accès à votre Espace Client"
+    subject = gettext("%(brand)s – Configurez votre nouvel accès à votre Espace Client", brand=brand["brand"])
     context = dict(brand=brand, url=url, invitation=invitation, tenant=tenant)
     text = render_template("graph/invitation_email.txt", **context)
     html = render_template("graph/invitation_email.html", **context)

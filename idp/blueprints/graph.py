@@ -2,6 +2,7 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, render_template, request
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from .. import invitations
@@ -127,12 +128,12 @@ def redeem():
     invitation = db.session.get(Invitation, request.args.get("invitation") or "")
     if invitation is None or (request.args.get("tenant") and request.args["tenant"] != invitation.tenant_id):
         return render_template("error.html", status=404,
-                               message="Cette invitation n'existe pas ou n'est plus valable. "
-                                       "Demandez une nouvelle invitation à votre cabinet."), 404
+                               message=_("Cette invitation n'existe pas ou n'est plus valable. "
+                                         "Demandez une nouvelle invitation à votre cabinet.")), 404
     user = db.session.scalar(select(User).where(User.email == invitation.email))
     if user is None:
         return render_template("error.html", status=404,
-                               message="Le compte invité n'existe plus. Demandez une nouvelle invitation à votre cabinet."), 404
+                               message=_("Le compte invité n'existe plus. Demandez une nouvelle invitation à votre cabinet.")), 404
     browser = current_browser(create=True)
     flow = Flow(browser_id=browser.id, tenant_id=invitation.tenant_id, client_id=None, params={}, state={},
                 return_url=invitation.redirect_url or None, invitation_id=invitation.id)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from .. import clock
 from ..devices.messages import delivered
 from ..extensions import db
+from ..i18n import current_locale
 from ..models import Message
 from ..trainer import demo
 
@@ -88,21 +89,24 @@ def snippet(message):
 
 
 def short_time(moment):
-    """A list's date, in French: the time today, the day this year, the full date before (the guide's in demo mode)."""
+    """A list's date, in the page's language: the time today, the day this year, the full date before (the guide's in demo mode)."""
     now = clock.now()
     if demo.active():
         moment = now = demo.shown_time(moment, "mail")
     if moment.date() == now.date():
-        return format_datetime(moment, "HH:mm", locale="fr")
+        return format_datetime(moment, "HH:mm", locale=current_locale())
     if moment.year == now.year:
-        return format_datetime(moment, "d MMM", locale="fr")
-    return format_datetime(moment, "dd/MM/y", locale="fr")
+        return format_datetime(moment, "d MMM", locale=current_locale())
+    return format_datetime(moment, "dd/MM/y", locale=current_locale())
 
 
 def long_time(moment):
-    """The reading pane's date, in French (times are the emulator clock's UTC; the guide's in demo mode)."""
+    """The reading pane's date, in the page's language (times are the emulator clock's UTC; the guide's in demo mode)."""
     moment = demo.shown_time(moment, "mail")
-    return format_datetime(moment, "EEEE d MMMM y 'à' HH:mm", locale="fr") + " UTC"
+    locale = current_locale()
+    # CLDR's words for the day and month; the pattern's "à" is a literal, so it has its English pair.
+    pattern = "EEEE d MMMM y 'à' HH:mm" if locale == "fr" else "EEEE d MMMM y 'at' HH:mm"
+    return format_datetime(moment, pattern, locale=locale) + " UTC"
 
 
 def _page(template, messages, to, selected=None):

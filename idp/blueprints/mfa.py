@@ -12,6 +12,7 @@ from .. import clock
 from ..devices import authenticator
 from ..devices import otp as codes
 from ..extensions import db
+from ..i18n import N_
 from ..journey.recorder import record
 from .screens import ActionForm, CodeForm, go_next, load_flow, render_screen, screen, session_account
 
@@ -60,12 +61,12 @@ def another_way(flow):
 
 
 PUSH_ERRORS = {
-    "denied": "Vous avez refusé la demande de connexion dans l'application. Envoyez une nouvelle demande pour "
-              "réessayer.",
-    "wrong_number": "Le nombre saisi dans l'application ne correspond pas à celui affiché ici. Envoyez une "
-                    "nouvelle demande pour réessayer.",
-    "expired": "La demande de connexion a expiré sans réponse. Envoyez une nouvelle demande pour réessayer.",
-    "missing": "Aucune demande n'est en attente. Envoyez une nouvelle demande.",
+    "denied": N_("Vous avez refusé la demande de connexion dans l'application. Envoyez une nouvelle demande pour "
+                 "réessayer."),
+    "wrong_number": N_("Le nombre saisi dans l'application ne correspond pas à celui affiché ici. Envoyez une "
+                       "nouvelle demande pour réessayer."),
+    "expired": N_("La demande de connexion a expiré sans réponse. Envoyez une nouvelle demande pour réessayer."),
+    "missing": N_("Aucune demande n'est en attente. Envoyez une nouvelle demande."),
 }
 
 
@@ -106,12 +107,12 @@ def otp_kind(flow):
 
 
 OTP_ERRORS = {
-    "invalid": "Entrez le code à 6 chiffres.",
-    "wrong": "Vous n'avez pas saisi le code attendu. Réessayez.",
-    "reused": "Ce code a déjà été utilisé. Attendez que l'application affiche un nouveau code, puis entrez-le.",
-    "expired": "Ce code a expiré. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau.",
-    "locked": "Trop de tentatives incorrectes. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau.",
-    "missing": "Aucun code n'est en attente. Cliquez sur « Renvoyer le code ».",
+    "invalid": N_("Entrez le code à 6 chiffres."),
+    "wrong": N_("Vous n'avez pas saisi le code attendu. Réessayez."),
+    "reused": N_("Ce code a déjà été utilisé. Attendez que l'application affiche un nouveau code, puis entrez-le."),
+    "expired": N_("Ce code a expiré. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau."),
+    "locked": N_("Trop de tentatives incorrectes. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau."),
+    "missing": N_("Aucun code n'est en attente. Cliquez sur « Renvoyer le code »."),
 }
 
 

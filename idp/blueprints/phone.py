@@ -12,6 +12,7 @@ from wtforms import StringField
 from .. import clock
 from ..devices import authenticator, phone as devices
 from ..extensions import csrf, db
+from ..i18n import N_
 from ..journey.recorder import record
 from ..models import User
 from ..trainer import demo
@@ -19,11 +20,11 @@ from ..trainer import demo
 bp = Blueprint("phone", __name__, url_prefix="/_emulator/phone")
 
 RESULTS = {
-    "approved": "Connexion approuvée.",
-    "denied": "Demande refusée.",
-    "wrong_number": "Le nombre ne correspond pas à celui affiché sur l'écran de connexion. La demande a été refusée.",
-    "expired": "Cette demande a expiré.",
-    "none": "Aucune demande en attente.",
+    "approved": N_("Connexion approuvée."),
+    "denied": N_("Demande refusée."),
+    "wrong_number": N_("Le nombre ne correspond pas à celui affiché sur l'écran de connexion. La demande a été refusée."),
+    "expired": N_("Cette demande a expiré."),
+    "none": N_("Aucune demande en attente."),
 }
 
 

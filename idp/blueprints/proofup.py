@@ -17,6 +17,7 @@ from .. import clock
 from ..countries import calling_codes, dial_codes, region_for_dial_code
 from ..devices import authenticator, otp
 from ..extensions import db
+from ..i18n import N_, current_locale
 from ..journey import next_screen
 from ..journey.recorder import record
 from ..oidc.urls import base_url
@@ -27,8 +28,8 @@ from .screens import ActionForm, CodeForm, go_next, load_flow, render_screen, sc
 bp = Blueprint("proofup", __name__, url_prefix="/proofup")
 
 SMS_PURPOSE = "sms_proofup"
-METHOD_LABELS = {"authenticator": "Microsoft Authenticator", "totp": "Application d'authentification",
-                 "sms": "Téléphone - SMS"}
+METHOD_LABELS = {"authenticator": N_("Microsoft Authenticator"), "totp": N_("Application d'authentification"),
+                 "sms": N_("Téléphone - SMS")}
 
 
 class MethodChoiceForm(ActionForm):
@@ -158,11 +159,11 @@ def app_qr(flow):
 
 
 PUSH_ERRORS = {
-    "denied": "Vous avez refusé la notification. Renvoyez-la, puis approuvez-la dans l'application.",
-    "wrong_number": "Le nombre saisi dans l'application ne correspond pas. Renvoyez la notification et entrez "
-                    "le nombre affiché à l'écran.",
-    "expired": "La notification a expiré sans réponse. Renvoyez-la, puis approuvez-la dans l'application.",
-    "missing": "Aucune notification n'est en attente. Renvoyez la notification.",
+    "denied": N_("Vous avez refusé la notification. Renvoyez-la, puis approuvez-la dans l'application."),
+    "wrong_number": N_("Le nombre saisi dans l'application ne correspond pas. Renvoyez la notification et entrez "
+                       "le nombre affiché à l'écran."),
+    "expired": N_("La notification a expiré sans réponse. Renvoyez-la, puis approuvez-la dans l'application."),
+    "missing": N_("Aucune notification n'est en attente. Renvoyez la notification."),
 }
 
 
@@ -281,16 +282,16 @@ def sms_phone(flow):
                         phone={"dial": dial, "national": national, "e164": number})
         error = national
         db.session.commit()
-    return page("sms_phone", flow, form, error=error, countries=calling_codes(),
+    return page("sms_phone", flow, form, error=error, countries=calling_codes(current_locale()),
                 chosen_region=region_for_dial_code(form.country_code.data))
 
 
 SMS_ERRORS = {
-    "invalid": "Entrez le code à 6 chiffres reçu par SMS.",
-    "wrong": "Le code entré ne correspond pas. Vérifiez le SMS reçu et réessayez.",
-    "expired": "Ce code a expiré. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau.",
-    "locked": "Trop de tentatives incorrectes. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau.",
-    "missing": "Aucun code n'est en attente. Cliquez sur « Renvoyer le code ».",
+    "invalid": N_("Entrez le code à 6 chiffres reçu par SMS."),
+    "wrong": N_("Le code entré ne correspond pas. Vérifiez le SMS reçu et réessayez."),
+    "expired": N_("Ce code a expiré. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau."),
+    "locked": N_("Trop de tentatives incorrectes. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau."),
+    "missing": N_("Aucun code n'est en attente. Cliquez sur « Renvoyer le code »."),
 }
 
 
@@ -359,8 +360,8 @@ def success(flow):
     detail = None
     if method == "sms":
         detail = "+{dial} {national}".format(**current["phone"])
-    return page("success", flow, form, method_label=_(METHOD_LABELS.get(method, "")), method_detail=detail,
-                registered_at=registered_at(current))
+    label = _(METHOD_LABELS[method]) if method in METHOD_LABELS else ""
+    return page("success", flow, form, method_label=label, method_detail=detail, registered_at=registered_at(current))
 
 
 def registered_at(current):

@@ -3,6 +3,7 @@ the puzzle), tenant consent."""
 import re
 from datetime import date
 
+from babel.dates import get_month_names
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -15,6 +16,7 @@ from .. import clock, settings as qa
 from ..countries import DEFAULT as DEFAULT_COUNTRY, countries, is_country
 from ..devices import email_codes
 from ..extensions import db
+from ..i18n import current_locale
 from ..journey import captcha
 from ..journey.recorder import record
 from ..oidc import authorize as authz
@@ -30,7 +32,13 @@ MIN_AGE = 13
 MIN_YEAR = 1900
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
           "novembre", "décembre")
+# The subject the firm's support desk (French) expects, as the guide prints it: not translated.
 CAPTCHA_SUPPORT_SUBJECT = "Connexion Espace client - Problème de Capcha"
+
+
+def month_names(locale):
+    """The birth-date month names: the guide's French ones, else CLDR's (babel) for the language."""
+    return MONTHS if locale == "fr" else tuple(get_month_names("wide", locale=locale).values())
 
 
 class PasswordForm(FlaskForm):
@@ -159,8 +167,9 @@ def profile(flow):
         db.session.commit()
     elif not form.country.data:
         form.country.data = DEFAULT_COUNTRY
-    return render_screen("signup/profile.html", flow, form, error=error, error_kind=kind, countries=countries(),
-                         months=MONTHS)
+    locale = current_locale()
+    return render_screen("signup/profile.html", flow, form, error=error, error_kind=kind, countries=countries(locale),
+                         months=month_names(locale))
 
 
 # --- signup-verify-email ---------------------------------------------------------------------

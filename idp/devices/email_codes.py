@@ -5,10 +5,12 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, render_template
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import clock
 from ..extensions import db
+from ..i18n import N_
 from ..models import OneTimeCode
 from ..trainer import demo
 from .messages import send_email
@@ -17,8 +19,9 @@ PURPOSE = "email_verify"
 LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 3
 DIGITS = 4
-SENDER = "Équipe des comptes Microsoft <account-security-noreply@accountprotection.microsoft.com>"
-SUBJECT = "Vérifiez votre adresse e-mail"
+# Translated when sent, in the journey's language.
+SENDER = N_("Équipe des comptes Microsoft <account-security-noreply@accountprotection.microsoft.com>")
+SUBJECT = N_("Vérifiez votre adresse e-mail")
 
 
 def _hash(flow_id, code):
@@ -42,7 +45,7 @@ def issue(flow):
                                code_hash=_hash(flow.id, code), created_at=now, expires_at=now + LIFETIME))
     html = render_template("signup/email_verify_mail.html", code=code)
     text = render_template("signup/email_verify_mail.txt", code=code)
-    send_email(flow.email, SUBJECT, text, html=html, sender=SENDER, code=code, flow_id=flow.id, links=[])
+    send_email(flow.email, _(SUBJECT), text, html=html, sender=_(SENDER), code=code, flow_id=flow.id, links=[])
     db.session.flush()
     return code
 

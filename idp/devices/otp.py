@@ -8,10 +8,12 @@ import secrets
 from datetime import timedelta
 
 import pyotp
+from flask_babel import gettext
 from sqlalchemy import select, update
 
 from .. import clock
 from ..extensions import db
+from ..i18n import N_
 from ..models import OneTimeCode
 from ..trainer import demo
 from . import messages
@@ -20,7 +22,8 @@ INTERVAL = 30
 DIGITS = 6
 SMS_LIFETIME = timedelta(minutes=10)
 SMS_MAX_ATTEMPTS = 5
-SMS_TEXT = "Utilisez le code de vérification {code} pour l'authentification Microsoft."
+# Translated when sent, in the journey's language.
+SMS_TEXT = N_("Utilisez le code de vérification %(code)s pour l'authentification Microsoft.")
 
 
 # --- TOTP (RFC 6238: 6 digits, 30 s, SHA-1) ---------------------------------------------------------
@@ -85,7 +88,7 @@ def send_sms_code(flow, number, purpose, user=None):
     db.session.add(OneTimeCode(flow_id=flow.id, user_id=user.id if user else flow.user_id, purpose=purpose,
                                destination=number, code_hash=_hash(code, secrets.token_hex(8)), created_at=now,
                                expires_at=now + SMS_LIFETIME))
-    return messages.send_sms(number, SMS_TEXT.format(code=code), code=code, flow_id=flow.id)
+    return messages.send_sms(number, gettext(SMS_TEXT, code=code), code=code, flow_id=flow.id)
 
 
 def check_sms_code(flow, purpose, code):

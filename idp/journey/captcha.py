@@ -10,6 +10,8 @@ import random
 import secrets
 from dataclasses import dataclass
 
+from ..i18n import N_
+
 # The captcha modes (the QA setting "captcha", IDP_CAPTCHA): the one list of them.
 MODES = ("puzzle", "auto", "loop")
 KINDS = ("arrow", "dots", "odd", "house")
@@ -150,7 +152,7 @@ def _arrow(rng, count):
                 f'<rect x="44" y="40" width="12" height="42" fill="{color}"/>'
                 f'<polygon points="50,14 30,44 70,44" fill="{color}"/></g>')
         drawings.append(_svg(body, f"Image {index + 1}"))
-    return "Choisissez l'image où la flèche pointe vers le haut.", drawings, angles.index(0), {}
+    return N_("Choisissez l'image où la flèche pointe vers le haut."), drawings, angles.index(0), {}
 
 
 def _dots(rng, count):
@@ -162,7 +164,7 @@ def _dots(rng, count):
         color = COLORS[rng.randrange(len(COLORS))]
         circles = "".join(f'<circle cx="{x}" cy="{y}" r="7" fill="{color}"/>' for x, y in _spots(rng, number))
         drawings.append(_svg(circles, f"Image {index + 1}"))
-    return "Choisissez l'image qui contient exactement %(n)s points.", drawings, numbers.index(target), {"n": target}
+    return N_("Choisissez l'image qui contient exactement %(n)s points."), drawings, numbers.index(target), {"n": target}
 
 
 def _spots(rng, number):
@@ -200,7 +202,7 @@ def _odd(rng, count):
         body = f'<g transform="rotate({angle} 50 50) translate(50 50) scale({scale}) translate(-50 -50)">' \
                f'{SHAPES[shape](color)}</g>'
         drawings.append(_svg(body, f"Image {index + 1}"))
-    return "Choisissez l'image qui est différente des autres.", drawings, odd_index, {}
+    return N_("Choisissez l'image qui est différente des autres."), drawings, odd_index, {}
 
 
 def _house(rng, count):
@@ -214,7 +216,7 @@ def _house(rng, count):
                 f'<rect x="26" y="46" width="48" height="36" fill="{wall}"/>'
                 f'<rect x="44" y="62" width="12" height="20" fill="#fff"/></g>')
         drawings.append(_svg(body, f"Image {index + 1}"))
-    return "Choisissez l'image où la maison est à l'endroit (toit en haut).", drawings, angles.index(0), {}
+    return N_("Choisissez l'image où la maison est à l'endroit (toit en haut)."), drawings, angles.index(0), {}
 
 
 _DRAW = {"arrow": _arrow, "dots": _dots, "odd": _odd, "house": _house}
