@@ -5,38 +5,31 @@ server listens on another address every call needs `Authorization: Bearer <IDP_C
 """
 import hmac
 import ipaddress
-import re
 from urllib.parse import quote, urlencode
 
 import pyotp
 from flask import Blueprint, current_app, jsonify, request, url_for
 from sqlalchemy import delete, select, update
 
-from .. import clock, seeds
+from .. import clock, operations, seeds
 from .. import settings as qa
 from ..devices import push as pushes
 from ..devices.messages import delivered
 from ..extensions import csrf, db
 from ..journey import timeline
 from ..models import (AuthenticatorAccount, AuthorizationCode, Client, Consent, Flow, Message, OneTimeCode,
-                      PushRequest, RefreshToken, SessionAccount, Tenant, User)
+                      PushRequest, RefreshToken, SessionAccount, User)
+from ..operations import OperationError
 
 bp = Blueprint("control", __name__, url_prefix="/_emulator/api")
 # A JSON API for scripts, protected by loopback or a bearer key, not by browser cookies.
 csrf.exempt(bp)
 
-SCENARIO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-class ApiError(Exception):
+class ApiError(OperationError):
     """An error answered as {"error": {"status": N, "message": "…"}}."""
 
-    def __init__(self, status, message, headers=None):
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers or {}
 
-
-@bp.errorhandler(ApiError)
+@bp.errorhandler(OperationError)
 def api_error(exc):
     db.session.rollback()
     return jsonify({"error": {"status": exc.status, "message": exc.message}}), exc.status, exc.headers
@@ -129,31 +122,15 @@ def message_json(message):
 
 # --- scenarios ---------------------------------------------------------------------------------
 
-def scenarios():
-    return sorted(p.name for p in seeds.config.SEEDS_DIR.iterdir() if (p / "tenant.yaml").is_file())
-
-
 @bp.get("/scenarios")
 def list_scenarios():
-    return jsonify({"scenarios": scenarios()})
+    return jsonify({"scenarios": operations.scenarios()})
 
 
 @bp.post("/reset")
 def reset():
     name = body(required=False).get("scenario", "default")
-    if not isinstance(name, str) or not SCENARIO.match(name):
-        raise ApiError(400, "'scenario' must be the name of a folder under seeds/, e.g. \"default\".")
-    if name not in scenarios():
-        raise ApiError(404, f"No scenario {name!r}; known: {', '.join(scenarios())}.")
-    folder = seeds.config.SEEDS_DIR / name
-    try:
-        seeds.validate(folder)
-        seeds.read_settings(folder)
-    except seeds.SeedError as exc:
-        raise ApiError(400, f"Scenario {name!r} is not valid: {exc}") from None
-    seeds.wipe()
-    clock.set_offset(0)
-    tenant = seeds.load(folder)
+    tenant = operations.reset(name)
     return jsonify({"scenario": name, "tenant": tenant.domain,
                     "users": [u.email for u in db.session.scalars(select(User).order_by(User.email))]})
 
@@ -205,27 +182,13 @@ def _check_user_body(data):
         raise ApiError(400, f"Unknown field(s): {', '.join(sorted(unknown))}.")
 
 
-def _tenant(value):
-    if value is None:
-        tenant = db.session.scalars(select(Tenant).order_by(Tenant.domain)).first()
-        if tenant is None:
-            raise ApiError(409, "No tenant yet: load a scenario first (POST /_emulator/api/reset).")
-        return tenant
-    if not isinstance(value, str):
-        raise ApiError(400, "'tenant' must be a tenant id or domain.")
-    tenant = db.session.get(Tenant, value.lower()) or db.session.scalar(select(Tenant).where(Tenant.domain == value.lower()))
-    if tenant is None:
-        raise ApiError(400, f"No tenant {value!r}.")
-    return tenant
-
-
 @bp.post("/users")
 def create_user():
     data = body()
     _check_user_body(data)
     if User.by_email(data["email"]) is not None:
         raise ApiError(409, f"User {data['email'].strip().lower()!r} already exists; DELETE it first or use another email.")
-    tenant = _tenant(data.get("tenant"))
+    tenant = operations.tenant(data.get("tenant"))
     item = {k: v for k, v in data.items() if k != "tenant" and v is not None}
     user = seeds.apply_user(tenant, item)
     db.session.commit()
@@ -253,37 +216,12 @@ def delete_user(email):
 
 # --- invitations -------------------------------------------------------------------------------
 
-def _default_return_url(tenant):
-    """Where the invitation journey ends by default: the home of the tenant's first confidential app."""
-    return seeds.app_home(tenant) or url_for("emulator.home", _external=True)
-
-
 @bp.post("/invitations")
 def invite():
-    from .. import invitations
-
     data = body()
-    email = data.get("email")
-    if not isinstance(email, str) or not seeds.EMAIL.match(email.strip()):
-        raise ApiError(400, "'email' is required and must be an email address.")
-    for field in ("name", "redirect_url"):
-        if data.get(field) is not None and not isinstance(data[field], str):
-            raise ApiError(400, f"'{field}' must be a string.")
-    redirect_url = data.get("redirect_url")
-    if redirect_url is not None and not redirect_url.startswith(("http://", "https://")):
-        raise ApiError(400, "'redirect_url' must be an absolute http(s) URL.")
-    if data.get("send", True) not in (True, False):
-        raise ApiError(400, "'send' must be true or false.")
-    user = User.by_email(email)
-    if user is not None and user.has_account:
-        raise ApiError(409, f"{user.email!r} already has an account; invitations are for new clients.")
-    tenant = _tenant(data.get("tenant"))
-    user, invitation = invitations.invite(tenant, email, redirect_url or _default_return_url(tenant),
-                                          display_name=data.get("name") or "", invited_by="control-api")
-    base = current_app.config.get("IDP_BASE_URL") or request.url_root.rstrip("/")
-    url = invitations.redeem_url(base, invitation)
-    sent = invitations.send_invitation(tenant, invitation, url) if data.get("send", True) else None
-    db.session.commit()
+    user, invitation, url, sent = operations.invite(
+        data.get("email"), name=data.get("name"), redirect_url=data.get("redirect_url"), send=data.get("send", True),
+        tenant_name=data.get("tenant"))
     response = jsonify({"id": invitation.id, "email": invitation.email, "inviteRedeemUrl": url,
                         "inviteRedirectUrl": invitation.redirect_url, "sent": sent, "user": user_json(user)})
     response.status_code = 201
@@ -404,12 +342,7 @@ def get_settings():
 
 @bp.put("/settings")
 def put_settings():
-    try:
-        qa.apply(body())
-    except qa.SettingsError as exc:
-        raise ApiError(400, str(exc)) from None
-    db.session.commit()
-    return jsonify(qa.current())
+    return jsonify(operations.change_settings(body()))
 
 
 @bp.get("/clock")
