@@ -37,6 +37,12 @@ def create_app(test_config=None):
 
         return {"firm": seed.data()["firm"]}
 
+    @app.context_processor
+    def demo_mode():
+        from . import demo
+
+        return {"demo_mode": demo.active(app.config)}
+
     with app.app_context():
         from . import models  # noqa: F401  (tables)
 

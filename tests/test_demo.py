@@ -208,3 +208,30 @@ def test_demo_setting_survives_only_as_a_setting_row(app, client):
     demo_on(client)
     with app.app_context():
         assert Setting.get("demo") is True
+
+
+def test_serve_demo_and_the_espace_client_says_demo_mode_too(tmp_path):
+    """`serve --demo` starts in demo mode; the Espace Client (another server) asks the IdP and says it as well,
+    and stops saying it once demo mode is switched off."""
+    import requests
+
+    from client_app import create_app as create_client_app
+    from client_app import demo as client_demo
+
+    from .conftest import TENANT, LiveServer
+
+    server = LiveServer(tmp_path / "live", serve_args=["--demo"]).start()
+    try:
+        assert requests.get(f"{server.base_url}{API}/settings", timeout=5).json()["demo"] is True
+        assert requests.get(f"{server.base_url}/_emulator/status", timeout=5).json() == {"demo": True}
+        espace = create_client_app({"CLIENT_DATA_DIR": str(tmp_path / "client"),
+                                    "CLIENT_AUTHORITY": f"{server.base_url}/{TENANT}/v2.0", "TESTING": True})
+        client_demo.forget()
+        page = espace.test_client().get("/").get_data(as_text=True)
+        assert 'data-testid="demo-marker"' in page and "Mode démo" in page
+        assert requests.put(f"{server.base_url}{API}/settings", json={"demo": False}, timeout=5).json()["demo"] is False
+        client_demo.forget()
+        assert 'data-testid="demo-marker"' not in espace.test_client().get("/").get_data(as_text=True)
+    finally:
+        server.stop()
+        client_demo.forget()

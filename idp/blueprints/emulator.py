@@ -35,6 +35,12 @@ def home():
                            **panel_forms())
 
 
+@bp.get("/status")
+def status():
+    """What another server of the emulator (the Espace Client) asks to say what the IdP's pages say: demo mode."""
+    return jsonify({"demo": demo.active()})
+
+
 @bp.route("/journeys/<flow_id>")
 def journey(flow_id):
     """The recorder's timeline of one journey (HTML, or JSON with ?format=json); never a secret."""
