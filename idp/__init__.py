@@ -43,7 +43,8 @@ def create_app(test_config=None):
     app.register_blueprint(oauth.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(emulator.bp)
-    for name in ("signup", "proofup", "mfa", "mailbox", "phone", "control", "graph", "device", "v1", "branding"):
+    for name in ("signup", "proofup", "mfa", "mailbox", "phone", "control", "graph", "device", "v1", "branding",
+                 "present"):
         _register_optional(app, name)
 
     register_error_handlers(app)

@@ -89,8 +89,8 @@ _STEPS = [
           device="mail", page="mailbox-message"),
     _step("captcha-intro", N_("Créer un compte")),  # the guide shows the page and says nothing about it
     _step("captcha", N_("Créer un compte"),
-          (N_("Il existe différentes énigmes – la présentation de ces dernières peut donc varier et comprendre 1 à "
-              "plusieurs étapes (voir plus si on se trompe dans la résolution)"), '[data-testid="captcha"]')),
+          (N_("Il existe différentes énigmes – la présentation de ces dernières peut donc varier et comprendre "
+              "1 à plusieurs étapes (voir plus si on se trompe dans la résolution)"), '[data-testid="captcha"]')),
     _step("tenant-consent", N_("Autorisation demandée par :"),
           (N_("Valider en cliquant sur ACCEPTER"), "#idBtn_Accept")),
     _step("proofup-interrupt", N_("Plus d'informations requises")),  # the guide has no callout here
@@ -121,7 +121,7 @@ _STEPS = [
     _step("proofup-success", N_("Opération réussie"),
           (N_("Cliquer sur TERMINÉ"), '[data-testid="done"]')),
     # --- the phone ("Ajouter un compte sur MICROSOFT AUTHENTICATOR", then the SMS) -------------------------------
-    _step("phone-home", N_("Prérequis"),
+    _step("phone-home", N_("Écran d'accueil du téléphone"),
           (N_("Télécharger l'application depuis Play Store ou App Store"), '[data-testid="open-authenticator"]'),
           device="phone", beside="proofup-app-qr"),
     _step("phone-authenticator", N_("Microsoft Authenticator"),
@@ -232,14 +232,18 @@ def place(screen, method=AUTHENTICATOR):
 
 
 def guide(method=AUTHENTICATOR):
-    """The guide's steps on one branch, in order: [(part, [Step, …]), …] (the guide generator's table of contents)."""
+    """The guide's steps on one branch, in order: [(part, [Step, …]), …] (the guide generator's contents)."""
     return [(PARTS[part], [STEPS[screen] for screen in screens]) for part, screens in ORDER[method].items()]
 
 
+# The mailbox's pages (its list, a message): the invitation's mail until the journey has reached the email code.
+MAILBOX_PAGES = ("mailbox", "mailbox-message")
+BEFORE_CODE_MAIL = (None, "mail-invitation", "email", "signup-password", "signup-profile")
+
+
 def for_page(data_screen, after=None):
-    """The step a page shows, from its `data-screen`; the mailbox's message page is the invitation until the
-    journey has reached the email code (`after`: the last step seen), then the code's mail."""
-    if data_screen == "mailbox-message":
-        early = after in (None, "mail-invitation", "email", "signup-password", "signup-profile")
-        return STEPS["mail-invitation" if early else "mail-code"]
+    """The step a page shows, from its `data-screen`; a mailbox page is the invitation's mail until the journey
+    has reached the email code (`after`: the last step seen), then the code's mail."""
+    if data_screen in MAILBOX_PAGES:
+        return STEPS["mail-invitation" if after in BEFORE_CODE_MAIL else "mail-code"]
     return STEPS.get(data_screen)
