@@ -30,10 +30,15 @@ LANGUAGES = ("fr", "en")
 # The PC's and the phone's screen sizes (CSS pixels, scale 1): what the printed page has room for.
 PC = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
+# Phone screens printed beside their PC screen; more get a sheet of their own after it.
+MAX_BESIDE = 2
 # The client of the guide: fixed, so that every run shows the same names on the same screens.
 CLIENT = {"email": "claire.martin@example.fr", "name": "Claire Martin", "password": "Parcours-Guide-2026!",
           "birth": ("14", "6", "1984"), "phone": "0675064572"}
 WAIT_MS = 20_000
+# The private instance's ports (IdP, Espace Client, SMTP) when free, else any free ones: the activation QR code
+# encodes the IdP's URL, so only the same ports give the same QR code from one run to the next.
+PORTS = (8470, 8471, 8472)
 
 
 class GuideError(Exception):
@@ -64,6 +69,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 # --- the private instance ---------------------------------------------------------------------------
 
 class PrivateInstance:
@@ -73,9 +87,12 @@ class PrivateInstance:
     how `up` starts them; only its folder, ports and output are the guide's own.
     """
 
-    def __init__(self, folder):
+    def __init__(self, folder, ports=PORTS):
         self.folder = Path(folder)
-        self.idp_port, self.client_port, self.smtp_port = free_port(), free_port(), free_port()
+        # The same ports every run when they are free: the QR code of proofup-app-qr carries the IdP's URL.
+        self.fixed = all(port_free(port) for port in ports)
+        self.idp_port, self.client_port, self.smtp_port = ports if self.fixed else (free_port(), free_port(),
+                                                                                      free_port())
         self.idp = f"http://localhost:{self.idp_port}"
         self.client = f"http://localhost:{self.client_port}"
         self.log_path = self.folder / "up.log"
@@ -345,23 +362,54 @@ def data_uri(data, mimetype):
     return f"data:{mimetype};base64,{base64.b64encode(data).decode()}"
 
 
-def figure(shot):
-    """A screenshot and its callouts for the template: frames in percent of the image, so they scale with it."""
+# How wide a screenshot is printed (mm): the PC's alone, the PC's with a phone beside it, a phone's.
+PRINTED_MM = {"pc": 232, "pc-beside": 190, "phone": 58, "phones": 44}
+# A callout's sentence as printed (9 pt, bold): about this many mm per character, per line, at most this wide.
+CHAR_MM, LINE_MM, LABEL_MM = 1.9, 4.2, 60
+
+
+def figure(shot, printed):
+    """A screenshot and its callouts for the template, in percent of the image (they scale with it): each frame
+    around its target, and its sentence under the frame, else beside it (from its top, or up to its bottom), else
+    above it: the first place where it covers no other callout and stays on the image."""
     width, height = shot.size
-    callouts = []
+    px = width / PRINTED_MM[printed]  # image pixels per printed mm
+    label_mm = min(LABEL_MM, PRINTED_MM[printed] - 4)
     several = len(shot.frames) > 1
-    for index, (text, box) in enumerate(shot.frames, start=1):
-        callout = {"text": gettext(text), "number": index if several else None, "box": None}
-        if box is not None:
-            left, top, w, h = box
-            pad = 4  # the frame surrounds the element, it does not cover its edge
-            callout["box"] = {"left": 100 * (left - pad) / width, "top": 100 * (top - pad) / height,
-                              "width": 100 * (w + 2 * pad) / width, "height": 100 * (h + 2 * pad) / height,
-                              # the sentence goes under the frame, or above it near the bottom of the screen
-                              "below": top + h < 0.75 * height}
+    pad = 4  # the frame surrounds the element, it does not cover its edge
+    frames = [(b[0] - pad, b[1] - pad, b[2] + 2 * pad, b[3] + 2 * pad) if b else None for _, b in shot.frames]
+    taken = [f for f in frames if f]
+    callouts = []
+    for index, ((text, _), frame) in enumerate(zip(shot.frames, frames), start=1):
+        text = gettext(text)
+        callout = {"text": text, "number": index if several else None, "frame": None, "label": None}
+        if frame is not None:
+            left, top, w, h = frame
+            chars = len(text) + (3 if several else 0)
+            label_w = min(label_mm, chars * CHAR_MM + 4) * px
+            per_line = max(1, (label_w / px - 4) / CHAR_MM)
+            label_h = (-(-chars // per_line) * LINE_MM + 2.5) * px
+            gap = 1.5 * px
+            x = min(max(0, left), width - label_w)
+            options = {"below": (x, top + h + gap), "side": (left + w + gap, top),
+                       "side-up": (left + w + gap, top + h - label_h), "above": (x, top - gap - label_h)}
+            place = next((name for name, (lx, ly) in options.items()
+                          if ly >= 0 and ly + label_h <= height and lx + label_w <= width
+                          and not any(overlap((lx, ly, label_w, label_h), other) for other in taken)), "below")
+            lx, ly = options[place]
+            taken.append((lx, ly, label_w, label_h))
+            callout["frame"] = {"left": 100 * left / width, "top": 100 * top / height, "width": 100 * w / width,
+                                "height": 100 * h / height}
+            # "above" hangs from the frame's top edge (the sentence's height is only estimated here).
+            callout["label"] = {"left": 100 * lx / width, "max_width": 100 * label_w / width, "place": place,
+                                "top": 100 * ly / height, "bottom": 100 * (height - top + gap) / height}
         callouts.append(callout)
     return {"screen": shot.step.screen, "title": gettext(shot.step.title), "image": data_uri(shot.image, "image/png"),
             "width": width, "height": height, "callouts": callouts, "device": shot.step.device}
+
+
+def overlap(a, b):
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
 def gettext(text):
@@ -393,14 +441,17 @@ def render(app, shots, method, lang):
         for part, screens in guide_steps.guide(method):
             steps = []
             for number, step in enumerate(screens, start=1):
-                beside = [figure(shots[s]) for s in guide_steps.PHONE_ORDER[method]
-                          if guide_steps.STEPS[s].beside == step.screen]
-                steps.append({"number": number, **figure(shots[step.screen]), "phone": beside})
+                phones = [s for s in guide_steps.PHONE_ORDER[method] if guide_steps.STEPS[s].beside == step.screen]
+                many = len(phones) > MAX_BESIDE  # then the phone's screens get a sheet of their own
+                beside = [figure(shots[s], "phones" if many else "phone") for s in phones]
+                pc = figure(shots[step.screen], "pc-beside" if phones and not many else "pc")
+                steps.append({"number": number, **pc, "phone": beside})
             parts.append({"number": part.number, "title": gettext(part.title), "banner": gettext(part.banner),
                           "steps": steps})
         return render_template("guide/document.html", tenant_name=tenant.name, brand=extra.get("brand") or tenant.name,
                                support_phone=extra.get("support_phone"), support_email=extra.get("support_email"),
-                               website=extra.get("website"), logo=logo, parts=parts, method=method, lang=lang)
+                               website=extra.get("website"), logo=logo, parts=parts, method=method, lang=lang,
+                               max_beside=MAX_BESIDE)
 
 
 # --- the command --------------------------------------------------------------------------------------
@@ -446,6 +497,8 @@ def generate(out=None, method="authenticator", lang="fr", progress=print):
         instance = PrivateInstance(folder)
         try:
             instance.start()
+            if not instance.fixed:
+                progress(f"(ports {', '.join(map(str, PORTS))} are taken: the QR code will differ from other runs)")
             instance.api("PUT", "/settings", json={"demo": True, "language": lang})
             app = document_app(instance)
             phase("start")
