@@ -15,7 +15,7 @@ def page():
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        context = browser.new_context()
+        context = browser.new_context(locale="fr-FR")  # the French screens (Chromium says en-US otherwise)
         yield context.new_page()
         context.close()
         browser.close()
