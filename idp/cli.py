@@ -253,6 +253,8 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
         f"  Phones:         {idp_url}/_emulator/phone/",
         f"  Control API:    {idp_url}/_emulator/api/openapi.json",
         f"  Emulator home:  {idp_url}/_emulator/",
+        f"  Presenter view: {idp_url}/_emulator/present  (trainers: the journey, the phone and the guide's steps;"
+        f" every screen: {idp_url}/_emulator/screens)",
     ]
     if demo:
         lines.append("  Demo mode:      on (the guide's codes: email 6152; switch it off on the emulator home)")

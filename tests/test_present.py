@@ -81,6 +81,9 @@ def phone_frame(page):
 
 
 def test_the_presenter_view_follows_an_authenticator_journey(demo, chromium):
+    # `up` says where the presenter view and the gallery are.
+    assert f"  Presenter view: {demo.idp}/_emulator/present  (" in demo.output()
+    assert f"{demo.idp}/_emulator/screens)" in demo.output()
     invited = demo.cli("invite", EMAIL, "--name", "Client Présentation")
     assert invited.returncode == 0, invited.stderr
     context = chromium.new_context(locale="fr-FR", viewport={"width": 1600, "height": 1000})
