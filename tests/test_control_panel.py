@@ -93,6 +93,7 @@ def test_reset_to_a_chosen_scenario(client, browser):
     scenarios = client.get(f"{API}/scenarios").get_json()["scenarios"]
     page = home(browser)
     assert [o["value"] for o in page.testid("panel-reset").find_all("option")] == scenarios
+    assert page.testid("panel-reset").find("option", selected=True)["value"] == "default"
     assert "captcha-loop" in scenarios
     browser.submit(page, {"mfa-value": "never"}, button="panel-mfa-submit")
     page = browser.submit(home(browser), {"reset-scenario": "captcha-loop"}, button="panel-reset-submit")

@@ -99,6 +99,7 @@ def panel_forms():
     current = qa.current()
     reset = ResetForm(prefix="reset")
     reset.scenario.choices = [(s, s) for s in operations.scenarios()]
+    reset.scenario.data = "default"
     settings = {}
     for name, (label, choices) in setting_choices().items():
         form = SettingForm(prefix=name)
