@@ -291,3 +291,18 @@ def test_language_setting_and_the_invitation_mail(app, client):
         db.session.commit()
     client.post("/_emulator/api/invitations", json={"email": "guest.french@example.fr"})
     assert newest(app, "email", "guest.french@example.fr").body_text.startswith("Madame, Monsieur, Cher client,")
+
+
+def test_device_code_message_and_page_in_english(app):
+    """The device code flow: the message the device prints follows the request's language, and so do its pages."""
+    from .test_grants import DEVICE_URL, PUBLIC_CLIENT_ID
+
+    client = app.test_client()
+    client.environ_base.update(ENGLISH_BROWSER)
+    device = client.post(DEVICE_URL, data={"client_id": PUBLIC_CLIENT_ID, "scope": "User.Read"}).json
+    assert device["message"] == ("To sign in, use a web browser to open the page http://localhost/devicelogin and "
+                                 f"enter the code {device['user_code']} to authenticate.")
+    page = english(Browser(client).get("/devicelogin"), "Enter code", "Enter the code displayed on your app or device.")
+    assert page.screen == "device-code"
+    page = english(Browser(client).submit(page, {"otc": "NOPE1234"}, button="idSIButton9"),
+                   "That code wasn't recognized or has expired.")

@@ -16,6 +16,7 @@ from authlib.oauth2.rfc8628 import DeviceCodeGrant as _DeviceCodeGrant
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from flask import current_app
+from flask_babel import gettext
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
@@ -178,8 +179,9 @@ def start_device_authorization(tenant, client, scope):
         "verification_uri": uri,
         "expires_in": int(DeviceCode.LIFETIME.total_seconds()),
         "interval": DEVICE_INTERVAL,
-        "message": (f"Pour vous connecter, utilisez un navigateur web pour ouvrir la page {uri} et entrez "
-                    f"le code {row.user_code} pour l'authentification."),
+        # What the device prints for its user: in the request's language (French unless it asks otherwise).
+        "message": gettext("Pour vous connecter, utilisez un navigateur web pour ouvrir la page %(uri)s et entrez "
+                           "le code %(code)s pour l'authentification.", uri=uri, code=row.user_code),
     }
 
 
