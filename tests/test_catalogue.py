@@ -3,7 +3,8 @@
 - `pybabel extract` (babel's own extractor, with the repository's babel.cfg) finds every string marked in the
   templates and the Python code; the .po has a non-empty English translation for each, with the same placeholders;
 - the committed .mo is the .po compiled (what the app loads at run time);
-- a template text or a Python string in the screens, devices and journey that looks French but is not marked
+- a template text or a Python string in the screens, devices, journey, protocol and trainer code that looks
+  French but is not marked
   for the catalogue fails the test, apart from a short allow-list whose every entry says why it stays French.
 """
 import ast
@@ -42,7 +43,7 @@ TEMPLATE_ALLOWED = {"Request Id:", "Correlation Id:", "Timestamp:", "Message:"}
 
 
 def python_files():
-    for folder in ("blueprints", "devices", "journey"):
+    for folder in ("blueprints", "devices", "journey", "oidc", "trainer"):
         yield from sorted((ROOT / "idp" / folder).glob("*.py"))
 
 
