@@ -1,4 +1,5 @@
-"""The presenter view and the gallery of screens (issue 13), in Chromium against `idp-emulator up`.
+"""The presenter view and the gallery of screens (issue 13): in-process, « Commencer ici » on every screen it can
+prepare, and the guards; in Chromium against `idp-emulator up`:
 
 The presenter view follows a whole Authenticator journey as the trainer clicks in its PC frame (from the invitation
 mail to the Espace Client's dashboard), its step rail and callout changing with each screen; « Commencer ici » in the
@@ -6,16 +7,15 @@ gallery opens the presenter view at a screen of part 1, of part 2 and of the pho
 their own origin only (`frame-ancestors 'self'`, X-Frame-Options SAMEORIGIN) and the view still works."""
 import re
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
-from idp.trainer import steps
+from idp.models import Message, User
+from idp.trainer import start as starting, steps
 
 from .test_e2e_demo import CHROMIUM, CHROMIUM_ARGS, Demo
-
-pytestmark = pytest.mark.browser
 
 EMAIL = "presentation.authenticator@example.fr"
 PASSWORD = "Presentation-Guide-2026!"
@@ -80,6 +80,7 @@ def phone_frame(page):
     return page.frame(name="phone")
 
 
+@pytest.mark.browser
 def test_the_presenter_view_follows_an_authenticator_journey(demo, chromium):
     # `up` says where the presenter view and the gallery are.
     assert f"  Presenter view: {demo.idp}/_emulator/present  (" in demo.output()
@@ -208,6 +209,7 @@ def start_here(context, demo, screen):
     return page
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("screen, pc_screen, title, number", [
     ("proofup-app-intro", "proofup-app-intro", "Protéger votre compte", "Étape 11 sur 16"),
     ("app-consent", "app-consent", "Autorisations demandées", "Étape 2 sur 4"),
@@ -236,6 +238,7 @@ def test_start_here_opens_the_presenter_view_at_the_screen(demo, chromium, scree
     context.close()
 
 
+@pytest.mark.browser
 def test_a_screen_that_cannot_be_prepared_says_so(demo, chromium):
     context = chromium.new_context(locale="fr-FR")
     page = context.new_page()
@@ -246,3 +249,96 @@ def test_a_screen_that_cannot_be_prepared_says_so(demo, chromium):
     expect(kmsi.locator('[data-testid="cannot-start"]')).to_be_visible()
     assert kmsi.locator('[data-testid="start-here"]').count() == 0
     context.close()
+
+
+# --- in-process: « Commencer ici » on every screen, the codes, the guards -------------------------------------
+
+def csrf_of(client):
+    html = client.get("/_emulator/screens").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+
+
+def start_in_process(client, screen, token):
+    response = client.post(f"/_emulator/screens/{screen}/start", data={"csrf_token": token})
+    assert response.status_code == 302, (screen, response.get_data(as_text=True)[:500])
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert urlsplit(response.headers["Location"]).path == "/_emulator/present"
+    assert query["screen"] == [screen]
+    return query["user"][0], query["method"][0], query["pc"][0], query["phone"][0]
+
+
+def screen_at(client, url):
+    page = client.get(url, follow_redirects=True)
+    assert page.status_code == 200, (url, page.status_code)
+    return re.search(r'data-screen="([^"]*)"', page.get_data(as_text=True))[1]
+
+
+def test_start_here_prepares_every_screen_it_offers_and_the_screen_guard_accepts_it(app, client):
+    token = csrf_of(client)
+    offered = [s for s in steps.STEPS if starting.can_start(s)]
+    assert {"proofup-app-intro", "app-consent", "phone-scan", "phone-notification", "mail-invitation",
+            "proofup-sms-code"} <= set(offered)
+    for screen in offered:
+        email, method, pc, phone = start_in_process(client, screen, token)
+        assert method == starting.method_of(screen)
+        if screen in ("client-connect", "app-consent"):
+            # Through the Espace Client's own "Se connecter" (another server): part 1 is done in this browser.
+            assert pc == ("http://localhost:8401/" if screen == "client-connect" else
+                          f"http://localhost:8401/login?login_hint={quote(email)}")
+            with app.app_context():
+                user = User.by_email(email)
+                assert user.mfa_method == "authenticator" and user.tenant_consent_at is not None
+            continue
+        expected_pc = starting.PHONE_SCREENS[screen][0] if screen in starting.PHONE_SCREENS else \
+            steps.STEPS[screen].data_screen
+        assert screen_at(client, pc) == expected_pc, screen
+        if screen in starting.PHONE_SCREENS:
+            assert screen_at(client, phone) == screen
+        # The presenter view opens with that step on its rail, before any script runs.
+        view = client.get(f"/_emulator/present?user={quote(email)}&method={method}&pc={quote(pc)}&screen={screen}")
+        html = view.get_data(as_text=True)
+        assert f'<iframe name="pc" data-testid="present-pc" src="{pc}"' in html.replace("&amp;", "&")
+        assert steps.STEPS[screen].title.replace("'", "&#39;") in html
+
+
+def test_the_codes_of_the_moment_are_the_ones_sent(app, client):
+    token = csrf_of(client)
+    email, *_ = start_in_process(client, "mail-code", token)
+    state = client.get(f"/_emulator/present/state?user={quote(email)}").get_json()
+    with app.app_context():
+        mail = Message.query.filter_by(to=email, channel="email").order_by(Message.id.desc()).first()
+        assert mail.code and state["codes"]["email_code"] == mail.code
+    assert state["screen"] == "signup-verify-email"
+    email, *_ = start_in_process(client, "proofup-sms-code", token)
+    state = client.get(f"/_emulator/present/state?user={quote(email)}").get_json()
+    with app.app_context():
+        sms = Message.query.filter_by(to=starting.PHONE["e164"], channel="sms").order_by(Message.id.desc()).first()
+        assert state["codes"]["sms_code"] == sms.code and len(sms.code) == 6
+    assert state["sms_phone"] == starting.PHONE["e164"]  # the phone beside shows that number's messages
+    email, *_ = start_in_process(client, "phone-notification", token)
+    state = client.get(f"/_emulator/present/state?user={quote(email)}").get_json()
+    assert state["screen"] == "proofup-app-try" and 10 <= state["codes"]["push_number"] <= 99
+
+
+def test_start_here_needs_csrf_and_a_screen_it_can_prepare(app, client):
+    with app.app_context():
+        before = User.query.count()
+    assert client.post("/_emulator/screens/proofup-app-intro/start").status_code == 400
+    assert client.post("/_emulator/screens/nowhere/start", data={"csrf_token": csrf_of(client)}).status_code == 404
+    refused = client.post("/_emulator/screens/kmsi/start", data={"csrf_token": csrf_of(client)})
+    assert refused.status_code == 409 and 'data-testid="error"' in refused.get_data(as_text=True)
+    with app.app_context():
+        assert User.query.count() == before  # nothing created
+    assert client.get("/_emulator/screens/proofup-app-intro/start").status_code == 405
+
+
+def test_the_presenter_frames_only_this_server_and_the_espace_client(client):
+    page = client.get("/_emulator/present?user=nobody@example.fr").get_data(as_text=True)
+    assert 'data-screen="emulator-present-choose"' in page and 'data-testid="error"' in page
+    for outside in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
+        html = client.get(f"/_emulator/present?user=client.demo@example.fr&pc={quote(outside)}").get_data(
+            as_text=True)
+        assert 'data-testid="present-pc" src="/_emulator/mailbox?to=' in html, outside
+    html = client.get("/_emulator/present?user=client.demo@example.fr&pc=" + quote("http://localhost:8401/"))
+    assert 'src="http://localhost:8401/"' in html.get_data(as_text=True)
+    assert client.get("/_emulator/present/state?user=nobody@example.fr").status_code == 404

@@ -78,6 +78,7 @@ def present():
     data = {
         "method": method, "user": user.email, "client_origin": client_origin,
         "state_url": url_for("present.state", user=user.email),
+        "phone_base": url_for("phone.index"),
         "steps": {screen: _placed(step, method) for screen, step in STEPS.items()},
         "labels": {"part": _("Partie %(n)s"), "step": _("Étape %(n)s sur %(total)s"), "outside": _("Hors du guide"),
                    "phone_step": _("Téléphone — étape %(n)s sur %(total)s"), "prerequisite": _("Prérequis")},
@@ -109,7 +110,10 @@ def state():
     flow = db.session.scalars(select(Flow).where(Flow.user_id == user.id, Flow.completed_at.is_(None))
                               .order_by(Flow.updated_at.desc(), Flow.created_at.desc()).limit(1)).first()
     screen = timeline.current_screen(flow) if flow is not None else None
-    result = {"user": user.email, "demo": demo.active(), "codes": codes(user), "screen": screen}
+    # The number typed on proofup-sms-phone: its phone gets the SMS until the number is the user's.
+    typed = ((flow.get("proofup") or {}).get("phone") or {}).get("e164") if flow is not None else None
+    result = {"user": user.email, "demo": demo.active(), "codes": codes(user), "screen": screen,
+              "sms_phone": typed or user.phone}
     db.session.commit()  # an expired notification is marked so
     return jsonify(result)
 

@@ -11,6 +11,7 @@ authorization request), once part 1 is done for this browser.
 """
 import datetime
 import secrets
+from urllib.parse import urlencode
 
 from flask import current_app, request, url_for
 from sqlalchemy import select
@@ -97,7 +98,7 @@ def start(screen):
         return email, method, _mail_url(email), phone_url
     if screen in CLIENT_SCREENS:
         advance(flow, user, None, method)  # the whole of part 1: the client is back on the Espace Client
-        pc = home if screen == "client-connect" else f"{home}login?login_hint={email}"
+        pc = home if screen == "client-connect" else f"{home}login?{urlencode({'login_hint': email})}"
         return email, method, pc, phone_url
     advance(flow, user, screen, method)
     return email, method, _screen_url(flow, screen), phone_url

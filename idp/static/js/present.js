@@ -20,6 +20,7 @@
   var beforeCodeMail = [null, "mail-invitation", "email", "signup-password", "signup-profile"];
   var last = null; // the last guide step the PC frame showed
   var current = null;
+  var smsPhone = null; // the number whose messages the phone frame was sent to
 
   function format(template, values) {
     return template.replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
@@ -166,6 +167,11 @@
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (state) {
         if (!state) return;
+        // SMS branch: once the code is sent, the phone beside shows the messages of the number typed.
+        if (state.sms_phone && state.sms_phone !== smsPhone && current && current.screen === "proofup-sms-code") {
+          smsPhone = state.sms_phone;
+          phone.src = data.phone_base + encodeURIComponent(state.sms_phone) + "/messages";
+        }
         var codes = state.codes || {};
         [["code-email", codes.email_code], ["code-sms", codes.sms_code], ["code-number", codes.push_number]]
           .forEach(function (pair) {
