@@ -4,6 +4,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired
 
@@ -22,7 +23,12 @@ bp = Blueprint("emulator", __name__, url_prefix="/_emulator")
 @bp.app_context_processor
 def demo_context():
     """Every page of the IdP (screens, mailbox, phone, emulator pages) says discreetly when it is in demo mode."""
-    return {"demo_mode": demo.active(), "demo_time": demo.shown_time}
+    try:
+        on = demo.active()
+    except SQLAlchemyError:
+        # The error page of a failed database call must still render: it then says nothing about demo mode.
+        on = False
+    return {"demo_mode": on, "demo_time": demo.shown_time}
 
 
 @bp.route("/")
