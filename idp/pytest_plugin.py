@@ -206,7 +206,8 @@ class Emulator:
         return self.api("GET", "/captcha", params={"email": email})["answer"]
 
     def settings(self, **values):
-        """Change QA settings (captcha=puzzle|auto|loop, captcha_rounds=1…10, mfa=always|once|never); return them all."""
+        """Change QA settings (captcha=puzzle|auto|loop, captcha_rounds=1…10, mfa=always|once|never, demo=True|False,
+        language="fr"|"en"); return them all."""
         return self.api("PUT", "/settings", values) if values else self.api("GET", "/settings")
 
     def set_clock(self, offset_seconds):
