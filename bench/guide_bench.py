@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from idp.trainer.guide import METHODS, LANGUAGES, generate  # noqa: E402
 
 BUDGET = 90.0
-PHASES = {"start": "private instance up (IdP, Espace Client, SMTP), Chromium launched",
+PHASES = {"chromium": "Playwright and Chromium launched (the private instance starting meanwhile)",
+          "instance": "the private instance up (IdP, Espace Client, SMTP), demo mode on",
           "journey": "the journey driven and photographed",
           "document": "the HTML document written",
           "pdf": "the PDF printed, instance stopped"}

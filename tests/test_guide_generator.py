@@ -2,6 +2,7 @@
 module (it takes tens of seconds): its HTML and PDF are checked, then a second run of the same method is compared
 image by image with the first (demo mode and still screenshots: byte-identical)."""
 import base64
+import os
 import re
 import subprocess
 import sys
@@ -133,3 +134,14 @@ def test_a_second_run_gives_byte_identical_screenshots(guide, tmp_path):
     assert list(second) == list(first)
     different = [screen for screen in first if first[screen] != second[screen]]
     assert different == []
+
+
+def test_without_chromium_it_stops_with_one_line_saying_what_to_install(tmp_path):
+    env = {**os.environ, "IDP_CHROMIUM": str(tmp_path / "no-chromium")}
+    result = subprocess.run([sys.executable, "-m", "idp.cli", "guide", "--out", str(tmp_path / "guide.html")],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"idp-emulator: guide: the guide needs Chromium at {tmp_path / 'no-chromium'} "
+        "(apt-get install chromium, or set IDP_CHROMIUM)"]
+    assert list(tmp_path.iterdir()) == []  # nothing written, no instance started

@@ -9,6 +9,7 @@ guide document itself (a frame over the target's box, and the sentence), never p
 The result is one self-contained HTML file (images inlined, CSS inline) and its PDF (Chromium's print).
 """
 import base64
+import os
 import signal
 import socket
 import subprocess
@@ -17,11 +18,13 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
 
 from . import steps as guide_steps
 
+# Debian's Chromium (apt-get install chromium), or the one IDP_CHROMIUM names: Playwright downloads no browser.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--hide-scrollbars", "--font-render-hinting=none"]
@@ -34,7 +37,7 @@ PHONE = {"width": 360, "height": 740}
 MAX_BESIDE = 2
 # The client of the guide: fixed, so that every run shows the same names on the same screens.
 CLIENT = {"email": "claire.martin@example.fr", "name": "Claire Martin", "password": "Parcours-Guide-2026!",
-          "birth": ("14", "6", "1984"), "phone": "0675064572"}
+          "birth": ("14", "6", "1984"), "phone": "0675064572", "e164": "+33675064572"}
 WAIT_MS = 20_000
 # The private instance's ports (IdP, Espace Client, SMTP) when free, else any free ones: the activation QR code
 # encodes the IdP's URL, so only the same ports give the same QR code from one run to the next.
@@ -97,8 +100,10 @@ class PrivateInstance:
         self.client = f"http://localhost:{self.client_port}"
         self.log_path = self.folder / "up.log"
         self.process = None
+        self.interrupted = False
 
-    def start(self, timeout=60):
+    def start(self):
+        """Start `up` and return at once (Chromium can start meanwhile); ready() waits for it."""
         from ..cli import child_environment
 
         env = child_environment()
@@ -113,9 +118,13 @@ class PrivateInstance:
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-P", "-m", "idp.cli", "up", "--idp-port", str(self.idp_port),
-             "--client-port", str(self.client_port), "--smtp-port", str(self.smtp_port), "--workers", "2",
+             "--client-port", str(self.client_port), "--smtp-port", str(self.smtp_port), "--workers", "1",
              "--demo"],
             env=env, cwd=self.folder, stdout=self._log, stderr=subprocess.STDOUT)
+        return self
+
+    def ready(self, timeout=90):
+        """Wait until `up` says it is up (every server answers), or raise GuideError with its last line."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if "Press Ctrl-C to stop." in self.output():
@@ -130,12 +139,17 @@ class PrivateInstance:
     def output(self):
         return self.log_path.read_text(errors="replace")
 
+    def interrupt(self):
+        """Ctrl-C, as a trainer stops `up`: both servers stop, the instance is forgotten (stop() waits for it)."""
+        if self.process is not None and self.process.poll() is None and not self.interrupted:
+            self.process.send_signal(signal.SIGINT)
+            self.interrupted = True
+
     def stop(self):
-        """Ctrl-C, as a trainer stops `up`: both servers stop, the instance is forgotten."""
         if self.process is None:
             return
+        self.interrupt()
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -169,6 +183,7 @@ def photograph(page, step):
     shown = [t for t in targets if t is not None and t.count() and t.is_visible()]
     if shown:
         shown[0].scroll_into_view_if_needed()
+    page.evaluate("document.fonts.ready.then(() => true)")
     image = page.screenshot(animations="disabled", caret="hide", type="png")
     frames = []
     for callout, target in zip(step.callouts, targets):
@@ -239,7 +254,7 @@ class Journey:
         mailbox = self.pc.new_page()
         mailbox.goto(f"{self.instance.idp}/_emulator/mailbox?to={CLIENT['email']}")
         click(mailbox, '[data-testid="message-open"]')
-        mailbox.frame_locator('[data-testid="message-html"]').locator("body").wait_for()
+        mailbox.wait_for_function(MAIL_FITTED)  # else the photograph may catch the frame before it fits the mail
         return mailbox
 
     def walk(self, page, stop_at):
@@ -277,12 +292,12 @@ class Journey:
         elif screen == "proofup-sms-phone":
             page.fill('[data-testid="phone-number"]', CLIENT["phone"])
         elif screen == "proofup-sms-code":
-            phone = self.phone_page("")
+            phone = self.phone_page("", key=CLIENT["e164"])  # the number's phone: not the user's yet
             click(phone, '[data-testid="open-messages"]')
             phone.wait_for_selector('[data-testid="sms"]')
             self.photograph(phone, "phone-messages")
             phone.close()
-            page.fill('[data-testid="otc"]', self.code("sms"))
+            page.fill('[data-testid="otc"]', self.code("sms", CLIENT["e164"]))
 
     def submit(self, page, screen):
         """The button the client clicks (or, on the QR and notification screens, what they do on the phone)."""
@@ -306,20 +321,20 @@ class Journey:
         else:
             raise GuideError(f"the guide does not know the screen {screen!r} ({page.url})")
 
-    def code(self, channel):
+    def code(self, channel, to=CLIENT["email"]):
         """The code just sent (demo mode: the guide's), as the control API reads it from the mail or the SMS."""
         deadline = time.monotonic() + WAIT_MS / 1000
         while time.monotonic() < deadline:
-            messages = self.instance.api("GET", "/messages", params={"to": CLIENT["email"], "channel": channel})
+            messages = self.instance.api("GET", "/messages", params={"to": to, "channel": channel})
             found = next((m["code"] for m in messages["messages"] if m.get("code")), None)
             if found:
                 return found
             time.sleep(0.1)
-        raise GuideError(f"no {channel} code arrived for {CLIENT['email']}")
+        raise GuideError(f"no {channel} code arrived for {to}")
 
-    def phone_page(self, path):
+    def phone_page(self, path, key=CLIENT["email"]):
         phone = self.pocket.new_page()
-        phone.goto(f"{self.instance.idp}/_emulator/phone/{CLIENT['email']}{path}")
+        phone.goto(f"{self.instance.idp}/_emulator/phone/{quote(key, safe='@')}{path}")
         return phone
 
     def scan_qr(self):
@@ -344,6 +359,14 @@ class Journey:
             click(phone, '[data-testid="approve"]')
         finally:
             phone.close()
+
+
+# The webmail sizes the mail's frame to the mail once the mail has loaded (mailbox.js).
+MAIL_FITTED = """() => {
+    const frame = document.querySelector('[data-testid="message-html"]');
+    const mail = frame && frame.contentDocument;
+    return !!mail && mail.readyState === "complete" && frame.style.height === mail.documentElement.scrollHeight + "px";
+}"""
 
 
 def click(page, selector):
@@ -467,10 +490,12 @@ def output_paths(out, method, lang):
     return out, out.with_suffix(".pdf")
 
 
-def launch(playwright):
-    if not Path(CHROMIUM).exists():
-        raise GuideError(f"the guide needs Chromium at {CHROMIUM} (apt-get install chromium)")
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+def chromium():
+    """The Chromium to drive, or GuideError saying how to get one."""
+    path = os.environ.get("IDP_CHROMIUM") or CHROMIUM
+    if not Path(path).is_file():
+        raise GuideError(f"the guide needs Chromium at {path} (apt-get install chromium, or set IDP_CHROMIUM)")
+    return path
 
 
 def generate(out=None, method="authenticator", lang="fr", progress=print):
@@ -481,6 +506,7 @@ def generate(out=None, method="authenticator", lang="fr", progress=print):
         from playwright.sync_api import sync_playwright
     except ImportError:
         raise GuideError("the guide needs Playwright: pip install 'idp-emulator[guide]'") from None
+    executable = chromium()
     html_path, pdf_path = output_paths(out, method, lang)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     timings = {}
@@ -493,15 +519,17 @@ def generate(out=None, method="authenticator", lang="fr", progress=print):
         started = now
 
     with tempfile.TemporaryDirectory(prefix="idp-guide-") as folder, sync_playwright() as playwright:
-        browser = launch(playwright)
         instance = PrivateInstance(folder)
         try:
-            instance.start()
+            instance.start()  # the servers start while Chromium does
+            browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+            phase("chromium")
+            instance.ready()
             if not instance.fixed:
                 progress(f"(ports {', '.join(map(str, PORTS))} are taken: the QR code will differ from other runs)")
             instance.api("PUT", "/settings", json={"demo": True, "language": lang})
             app = document_app(instance)
-            phase("start")
+            phase("instance")
 
             def say(index, total, step):
                 with app.test_request_context(f"/?ui_locales={lang}"):
@@ -523,11 +551,12 @@ def generate(out=None, method="authenticator", lang="fr", progress=print):
 
                 db.engine.dispose()
             phase("document")
+            instance.interrupt()  # it stops while Chromium prints
+            printer = browser.new_page()
+            printer.goto(html_path.resolve().as_uri())
+            printer.pdf(path=str(pdf_path), prefer_css_page_size=True, print_background=True)
+            browser.close()
         finally:
             instance.stop()
-        printer = browser.new_page()
-        printer.goto(html_path.resolve().as_uri())
-        printer.pdf(path=str(pdf_path), prefer_css_page_size=True, print_background=True)
-        browser.close()
         phase("pdf")
     return Result(html_path, pdf_path, shots, timings)
