@@ -30,14 +30,17 @@ def create_app(test_config=None):
 
     from .oidc.keys import KeyStore
 
-    keys = KeyStore(app.config["IDP_DATA_DIR"])
-    keys.ensure()
+    keys = KeyStore(app.config["IDP_DATA_DIR"])  # its keys are in the database: ensured below, once the tables exist
     app.extensions["idp_keys"] = keys
 
     from .oidc import cors, server
 
     server.init_app(app)
     cors.init_app(app)
+
+    from . import security
+
+    security.init_app(app)
 
     from .blueprints import emulator, login, oauth
 
@@ -50,14 +53,23 @@ def create_app(test_config=None):
     register_error_handlers(app)
 
     from .oidc.published import PublishedDocuments
-    from .oidc.urls import tenants_stamp
-
-    app.wsgi_app = PublishedDocuments(app.wsgi_app, (tenants_stamp(app.config["IDP_DATA_DIR"]), keys.index))
+    app.wsgi_app = PublishedDocuments(app.wsgi_app, app)
+    # Outermost: an unknown Host never reaches Flask nor the published-documents cache (idp.security).
+    app.wsgi_app = security.AllowedHosts(app.wsgi_app, app.config)
     with app.app_context():
         from . import models  # noqa: F401  (tables)
+        from .database import startup_lock
 
-        db.create_all()
-        migrate(db.engine, db.metadata)
+        # Several processes may start at once on an empty database: one creates the schema (and keys), the others wait.
+        with startup_lock(db.engine, app.config["IDP_DATA_DIR"]):
+            db.create_all()
+            migrate(db.engine, db.metadata)
+            # Shared by every host on this database (idp.oidc.keys); IDP_SECRET_KEY, when set, wins.
+            keys.ensure()
+            if not app.config.get("SECRET_KEY"):
+                from .oidc.keys import session_secret
+
+                app.config["SECRET_KEY"] = session_secret(app.config["IDP_DATA_DIR"])
     return app
 
 
