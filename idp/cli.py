@@ -14,9 +14,19 @@ from . import config, instances
 
 
 def _app(**overrides):
+    """The IdP application; a data folder or database it cannot use stops the command in one line."""
+    from sqlalchemy.exc import OperationalError
+
     from . import create_app
 
-    return create_app(overrides or None)
+    try:
+        return create_app(overrides or None)
+    except OSError as exc:
+        fail(f"cannot use the data folder: {exc.strerror or exc} ({exc.filename or 'a file in it'}); "
+             "check that it exists, is writable and has free space")
+    except OperationalError as exc:
+        fail(f"cannot use the database: {str(exc.orig).strip().splitlines()[0]} "
+             "(a read-only or full data folder, or a database server that is down?)")
 
 
 SCENARIO = "default"  # what `up` loads on first run and with --reset
@@ -30,7 +40,10 @@ def ensure_seeded(app, reset=False, idp_url=None, client_url=None):
     from .extensions import db
     from .models import Tenant
 
-    with app.app_context():
+    from .database import startup_lock
+
+    # Two `serve` started together on an empty database: one seeds, the other then finds the tenant.
+    with app.app_context(), startup_lock(db.engine, app.config["IDP_DATA_DIR"]):
         if reset:
             seeds.wipe()
         if db.session.scalar(select(Tenant.id)) is None:
@@ -333,31 +346,10 @@ def _tenant_domain():
 
 
 def _register_client_urls(client_id, client_url):
-    """Add the Espace Client's redirect and post-logout URIs for the host and port it runs on."""
-    from urllib.parse import urlsplit
+    """Add the Espace Client's redirect and post-logout URIs for the host and port it runs on (kept across resets)."""
+    from . import seeds
 
-    from .extensions import db
-    from .models import Client
-    from .oidc.urls import tenants_changed
-
-    client = db.session.get(Client, client_id)
-    if client is None:
-        return
-    parts = urlsplit(client_url)
-    bases = [client_url]
-    if parts.hostname in ("localhost", "127.0.0.1"):
-        bases = [f"{parts.scheme}://{name}:{parts.port}" for name in ("localhost", "127.0.0.1")]
-    redirects = list(client.redirect_uris or [])
-    logouts = list(client.post_logout_redirect_uris or [])
-    for base in bases:
-        if f"{base}/auth/callback" not in redirects:
-            redirects.append(f"{base}/auth/callback")
-        if f"{base}/" not in logouts:
-            logouts.append(f"{base}/")
-    if redirects != client.redirect_uris or logouts != client.post_logout_redirect_uris:
-        client.redirect_uris, client.post_logout_redirect_uris = redirects, logouts
-        db.session.commit()
-        tenants_changed()  # workers that cached the client read it again
+    seeds.register_client_urls(client_id, client_url)
 
 
 def _wait_until_ready(urls, children, verify=True, timeout=60):
@@ -599,9 +591,8 @@ def reset(scenario):
     app = _app()
     record = _instance_of_data_dir()
     with app.app_context():
-        seeds.wipe()
-        try:
-            seeds.load(scenario, idp_url=record.get("idp_url"), client_url=record.get("client_url"))
+        try:  # the scenario is read and checked whole before anything is wiped
+            seeds.reset(scenario, idp_url=record.get("idp_url"), client_url=record.get("client_url"))
         except seeds.SeedError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"Database reset to scenario {scenario}.")
@@ -615,11 +606,11 @@ def keys():
 @keys.command()
 def rotate():
     """Add a new signing key; the old ones stay in the JWKS so earlier tokens still verify."""
-    from .oidc.keys import KeyStore
+    from . import create_app
 
-    store = KeyStore(config.data_dir())
-    store.ensure()
-    kid = store.rotate()
+    app = create_app()  # the keys are in the database (IDP_DATABASE_URL): every host sharing it signs with the new one
+    with app.app_context():
+        kid = app.extensions["idp_keys"].rotate()
     click.echo(f"New signing key {kid}.")
 
 

@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from flask import current_app, render_template
 
 from . import clock
+from .database import insert_missing
 from .extensions import db
 from .models import Invitation, User
 
@@ -22,11 +23,10 @@ def redeem_url(base, invitation):
 def invite(tenant, email, redirect_url, display_name="", invited_by=None):
     """Create or update the invited user (no password until they sign up) and a new Invitation."""
     email = email.strip().lower()
+    # Two invitations of one new address at once: the database keeps one user, never a 500.
+    created = insert_missing(User, ("email",), email=email, tenant_id=tenant.id, name=display_name or email.split("@")[0])
     user = User.by_email(email)
-    if user is None:
-        user = User(email=email, tenant_id=tenant.id, name=display_name or email.split("@")[0])
-        db.session.add(user)
-    elif display_name and not user.has_account:
+    if display_name and not user.has_account and not created:
         user.name = display_name
     user.invited = True
     invitation = Invitation(tenant_id=tenant.id, email=email, redirect_url=redirect_url,

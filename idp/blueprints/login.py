@@ -4,10 +4,12 @@ from datetime import timedelta
 from flask import Blueprint, current_app, session
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import BooleanField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, Regexp
 
 from .. import clock, invitations
+from ..database import insert_missing
 from ..extensions import db
 from ..journey.recorder import record
 from ..models import Consent, User
@@ -161,10 +163,10 @@ def app_consent(flow):
         if form.cancel.data and not form.accept.data:
             record(flow.id, "input", "app-consent", {"answer": "cancel"})
             return authz.deny(flow, AADError("access_denied", 65004))
-        consent = db.session.query(Consent).filter_by(user_id=flow.user_id, client_id=flow.client_id).first()
-        if consent is None:
-            consent = Consent(user_id=flow.user_id, client_id=flow.client_id)
-            db.session.add(consent)
+        # The same user may consent from two browsers at once: the database keeps one row, never a 500.
+        insert_missing(Consent, ("user_id", "client_id"), user_id=flow.user_id, client_id=flow.client_id, scopes=[])
+        consent = db.session.scalars(select(Consent).filter_by(user_id=flow.user_id, client_id=flow.client_id)
+                                     .execution_options(populate_existing=True)).one()
         # Consent adds up, as Microsoft's: what the app was granted before stays granted.
         known = list(consent.scopes or [])
         consent.scopes = known + [s for s in (flow.params.get("scope") or "").split() if s not in known]
