@@ -58,11 +58,13 @@ class Setting(db.Model):
 
     @classmethod
     def put(cls, key, value):
-        row = db.session.get(cls, key)
-        if row is None:
-            db.session.add(cls(key=key, value=value))
-        else:
-            row.value = value
+        # One statement (insert or update): a concurrent reset or writer of the same key never makes it a 500.
+        from .database import upsert
+
+        upsert(cls, ("key",), key=key, value=value)
+        row = db.session.identity_map.get(db.session.identity_key(cls, key))
+        if row is not None:
+            db.session.expire(row)
         cls._values()[key] = value
         settings_changed()
 
