@@ -4,10 +4,18 @@ import os
 from flask import Flask, render_template, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from . import config
 
 OAUTH = "espace_client_oauth"
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` bounded to what a database id can hold (2**63 - 1)."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def create_app(test_config=None):
@@ -19,6 +27,9 @@ def create_app(test_config=None):
         os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
 
     from .extensions import csrf, db
+
+    # /etre-recontacte/99999999999999999999 is no row (a 404), not an overflow in the database driver.
+    app.url_map.converters["int"] = RowIdConverter
 
     db.init_app(app)
     csrf.init_app(app)

@@ -18,6 +18,10 @@ def create_app(test_config=None):
 
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
                                                              app.config.get("SQLALCHEMY_ENGINE_OPTIONS"))
+    from . import converters, jsonparsing
+
+    converters.init_app(app)  # a 20-digit id in a URL is a 404, not an overflow in the database driver
+    jsonparsing.init_app(app)  # 100,000 '[' is a bad body (400), not a RecursionError
     db.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr")
@@ -148,6 +152,28 @@ def register_error_handlers(app):
     @app.errorhandler(HTTPException)
     def http_error(exc):
         return respond(exc.code or 500, messages.get(exc.code, exc.description or "Erreur."))
+
+    from sqlalchemy.exc import OperationalError
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc):
+        """The database is gone, locked too long, read-only or full: Microsoft's transient error, never a bare 500."""
+        app.logger.error("database unavailable: %s", getattr(exc, "orig", exc))
+        try:
+            db.session.rollback()
+        except Exception:  # the connection itself is broken: let the pool replace it
+            db.session.remove()
+        from .oidc.errors import AADError, json_error_response
+
+        message = "The emulator's database is unavailable; try again in a moment."
+        if request.path.startswith("/_emulator/api"):
+            return jsonify({"error": {"status": 503, "message": message}}), 503
+        error = AADError("temporarily_unavailable", 90033, status_code=503)
+        if wants_json():
+            return json_error_response(error)
+        from .blueprints.oauth import error_page
+
+        return error_page(error, 503)
 
     @app.errorhandler(Exception)
     def unexpected(exc):

@@ -326,7 +326,7 @@ def graph_me_photo(token):
 @bp.route("/error")
 def error_code():
     code = request.args.get("code", "")
-    if not code.isdigit() or int(code) not in MESSAGES:
+    if not (code.isascii() and code.isdigit()) or int(code) not in MESSAGES:  # '²' is a "digit" int() refuses
         abort(404)
     text = MESSAGES[int(code)].replace("{", "").replace("}", "")
     return render_template("login/error_code.html", code=code, text=text)
