@@ -56,6 +56,10 @@ def create_app(test_config=None):
 
     register_error_handlers(app)
 
+    from . import purge
+
+    purge.init_app(app)  # abandoned journeys, empty browser sessions and expired codes do not pile up
+
     from .oidc.published import PublishedDocuments
     app.wsgi_app = PublishedDocuments(app.wsgi_app, app)
     # Outermost: an unknown Host never reaches Flask nor the published-documents cache (idp.security).

@@ -103,3 +103,36 @@ def test_first_consent_from_several_browsers_at_once_keeps_one_consent(live_serv
                        "scope": "openid profile", "state": "s", "nonce": "n"})
     params, seen = walk_screens(requests.Session(), f"{live_server.base_url}/{TENANT}/oauth2/v2.0/authorize?{query}")
     assert "app-consent" not in seen and "code" in params
+
+
+def test_two_serve_started_together_on_an_empty_data_folder_both_come_up_with_one_set_of_seeds(tmp_path):
+    from .conftest import LiveServer
+
+    servers = [LiveServer(tmp_path / "shared"), LiveServer(tmp_path / "shared")]
+    errors = []
+
+    def start(server):
+        try:
+            server.start()
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=start, args=(server,)) for server in servers]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(90)
+        assert errors == []
+        for server in servers:
+            users = requests.get(f"{server.base_url}/_emulator/api/users").json()["users"]
+            assert len({u["email"] for u in users}) == len(users) > 0
+            invited = [u["email"] for u in users if u["state"] == "invited"]
+            # Seeding ran once: each seeded invited user got exactly one invitation email.
+            for email in invited:
+                mails = requests.get(f"{server.base_url}/_emulator/api/messages",
+                                     params={"to": email, "channel": "email"}).json()["messages"]
+                assert len(mails) == 1, (email, mails)
+    finally:
+        for server in servers:
+            server.stop()
