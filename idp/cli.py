@@ -606,9 +606,7 @@ def keys():
 @keys.command()
 def rotate():
     """Add a new signing key; the old ones stay in the JWKS so earlier tokens still verify."""
-    from . import create_app
-
-    app = create_app()  # the keys are in the database (IDP_DATABASE_URL): every host sharing it signs with the new one
+    app = _app()  # the keys are in the database (IDP_DATABASE_URL): every host sharing it signs with the new one
     with app.app_context():
         kid = app.extensions["idp_keys"].rotate()
     click.echo(f"New signing key {kid}.")

@@ -14,12 +14,13 @@ from flask import current_app
 from flask import request as flask_request
 from sqlalchemy import select, update
 
-from .. import clock, stamps
+from .. import clock
 from ..extensions import db
 from ..models import AuthorizationCode, Client, RefreshToken
 from . import cors, resources, tokens
 from .errors import AADError, json_error_response
-from .urls import remembered
+from .urls import META_TENANTS, tenant_id
+from .urls import plain, remembered
 
 
 def digest(value):
@@ -35,12 +36,10 @@ class MicrosoftServer(AuthorizationServer):
         return FlaskOAuth2Request(flask_request)
 
     def query_client(self, client_id):
-        """Return the Client (read-only: on SQLite a per-process copy kept until the tenants stamp changes)."""
+        """Return a plain copy of the Client (idp.oidc.urls.plain), kept per process until the tenants change."""
         if not client_id:
             return None
-        if not stamps.one_host():
-            return db.session.get(Client, client_id)
-        return remembered("clients", client_id, lambda: db.session.get(Client, client_id))
+        return remembered("clients", client_id, lambda: plain(db.session.get(Client, client_id)))
 
     def save_token(self, token, request):
         """Keep the refresh token (hashed) with the sign-in context it carries on."""
