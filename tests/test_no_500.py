@@ -136,3 +136,24 @@ def test_espace_client_long_upload_name_and_huge_id(tmp_path):
     assert response.status_code == 302
     stored = list((tmp_path / "client-data" / "deposits").iterdir())
     assert len(stored) == 1 and stored[0].name.endswith(".pdf") and len(stored[0].name) <= 255
+
+
+def test_a_data_folder_or_database_that_cannot_be_used_stops_serve_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import free_port
+
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    database_is_a_folder = tmp_path / "data"
+    (database_is_a_folder / "idp.sqlite").mkdir(parents=True)
+    for data_dir, extra in ((not_a_folder, {}), ("/proc/no-such-folder", {}),
+                            (database_is_a_folder, {"IDP_DATABASE_URL": f"sqlite:///{database_is_a_folder}/idp.sqlite"})):
+        env = {**os.environ, "IDP_DATA_DIR": str(data_dir), **extra}
+        result = subprocess.run([sys.executable, "-m", "idp.cli", "serve", "--port", str(free_port()), "--no-smtp"],
+                                env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("idp-emulator: cannot use the"), result.stderr
