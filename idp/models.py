@@ -219,6 +219,8 @@ class User(db.Model):
     # authenticator | totp | sms, or None before MFA registration.
     mfa_method: Mapped[str | None] = mapped_column(String(16), nullable=True)
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The time step of the last TOTP code accepted: a code is accepted once (idp.devices.otp.check_totp).
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
     extra: Mapped[dict] = mapped_column(JSON, default=dict)
 
@@ -479,6 +481,22 @@ class OneTimeCode(db.Model):
     created_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
     expires_at: Mapped[object] = mapped_column(DateTime)
     used_at: Mapped[object] = mapped_column(DateTime, nullable=True)
+
+
+class AttemptCounter(db.Model):
+    """Wrong answers (or sends) of one kind for one account or flow, and its cool-down (idp.devices.attempts)."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # "user:<id>" or "flow:<id>"
+    subject: Mapped[str] = mapped_column(String(64))
+    # password | email_code | sms_code | totp | push_number | email_send | sms_send | push_send
+    kind: Mapped[str] = mapped_column(String(16))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    # How many cool-downs this count has started since its last success: each one lasts longer.
+    cooldowns: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[object] = mapped_column(DateTime, nullable=True)
+    last_at: Mapped[object] = mapped_column(DateTime, nullable=True)
+    __table_args__ = (UniqueConstraint("subject", "kind"),)
 
 
 class Message(db.Model):

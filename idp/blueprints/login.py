@@ -1,7 +1,5 @@
 """The returning sign-in screens: account-picker, email, password, kmsi, app-consent (journey.md)."""
-from datetime import timedelta
-
-from flask import Blueprint, current_app, session
+from flask import Blueprint, session
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -9,6 +7,7 @@ from wtforms import BooleanField, HiddenField, PasswordField, StringField, Submi
 from wtforms.validators import InputRequired, Length, Regexp
 
 from .. import clock, invitations
+from ..devices import attempts
 from ..database import insert_missing
 from ..extensions import db
 from ..journey.recorder import record
@@ -112,11 +111,8 @@ def password(flow):
             error, code = locked_message(), 50053
         elif not form.validate():
             error = _("Entrez votre mot de passe.")
-        elif not user.check_password(form.passwd.data):
-            user.failed_logins += 1
-            if user.failed_logins >= current_app.config["IDP_LOCKOUT_THRESHOLD"]:
-                user.locked_until = clock.now() + timedelta(seconds=current_app.config["IDP_LOCKOUT_SECONDS"])
-                user.failed_logins = 0
+        elif (result := attempts.check_password(user, form.passwd.data)) != "ok":
+            if result == "locked" or user.is_locked():
                 error, code = locked_message(), 50053
             else:
                 error, code = _("Votre compte ou mot de passe est incorrect. Si vous ne vous souvenez pas de "
@@ -124,8 +120,6 @@ def password(flow):
             record(flow.id, "error", "password", {"code": code})
             db.session.commit()
         else:
-            user.failed_logins = 0
-            user.locked_until = None
             sign_in(flow, "pwd")
             flow.set(password_ok=True, force_login=False)
             return go_next(flow)

@@ -22,6 +22,8 @@ RESULTS = {
     "denied": "Demande refusée.",
     "wrong_number": "Le nombre ne correspond pas à celui affiché sur l'écran de connexion. La demande a été refusée.",
     "expired": "Cette demande a expiré.",
+    # Too many wrong numbers for this account (idp.devices.attempts): refused, and none is sent for a while.
+    "throttled": "Trop de nombres incorrects : la demande a été refusée. Réessayez plus tard.",
     "none": "Aucune demande en attente.",
 }
 

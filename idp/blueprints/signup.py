@@ -13,7 +13,7 @@ from wtforms.validators import Length
 
 from .. import clock, settings as qa
 from ..countries import DEFAULT as DEFAULT_COUNTRY, countries, is_country
-from ..devices import email_codes
+from ..devices import attempts, email_codes
 from ..extensions import db
 from ..journey import captcha
 from ..journey.recorder import record
@@ -151,7 +151,10 @@ def profile(flow):
                                               clock.now().date())
             if kind is None:
                 flow.set(signup={**_signup(flow), "country": form.country.data, "birth_date": result.isoformat()})
-                email_codes.issue(flow)
+                try:
+                    email_codes.issue(flow)
+                except attempts.Throttled:
+                    pass  # the next screen, finding no code, says to try later
                 return go_next(flow)
             error = result
         record(flow.id, "error", "signup-profile", {"reason": kind})
@@ -172,6 +175,7 @@ CODE_ERRORS = {
                           "pour recevoir un nouveau code."),
     "missing": lambda: _("Aucun code valable n'est en attente. Cliquez sur « réessayez » pour recevoir un "
                          "nouveau code."),
+    "throttled": lambda: attempts.message(),
 }
 
 
@@ -182,7 +186,10 @@ def verify_email(flow):
     error = kind = None
     if request.method == "GET" and email_codes.current(flow) is None:
         # Resumed at this step without a code (never sent): send one now.
-        email_codes.issue(flow)
+        try:
+            email_codes.issue(flow)
+        except attempts.Throttled:
+            kind, error = "throttled", attempts.message()
         db.session.commit()
     if form.is_submitted():
         form.validate()
@@ -206,7 +213,13 @@ def resend_code(flow):
     form = FlaskForm()
     if form.validate_on_submit():
         record(flow.id, "input", "resend-code", {})
-        email_codes.issue(flow)
+        try:
+            email_codes.issue(flow)
+        except attempts.Throttled:
+            record(flow.id, "error", "signup-verify-email", {"reason": "throttled"})
+            db.session.commit()
+            return render_screen("signup/verify_email.html", flow, VerifyEmailForm(), error=attempts.message(),
+                                 error_kind="throttled", notice=None)
         db.session.commit()
         return redirect(url_for("signup.verify_email", flow_id=flow.id, resent=1))
     return redirect(url_for("signup.verify_email", flow_id=flow.id))
