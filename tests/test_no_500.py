@@ -157,3 +157,13 @@ def test_a_data_folder_or_database_that_cannot_be_used_stops_serve_in_one_line(t
         assert result.returncode == 1, result.stderr
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("idp-emulator: cannot use the"), result.stderr
+
+
+def test_espace_client_refuses_a_host_that_is_no_host_name(tmp_path):
+    from .test_client_app import make_app
+
+    web = make_app(tmp_path).test_client()
+    for host in ("a" * 300, "[::1", "x" * 64 + ".example"):
+        response = web.get("/", headers={"Host": host})
+        assert response.status_code == 400, host
+    assert web.get("/", headers={"Host": "localhost:8401"}).status_code < 400
