@@ -167,3 +167,19 @@ def test_espace_client_refuses_a_host_that_is_no_host_name(tmp_path):
         response = web.get("/", headers={"Host": host})
         assert response.status_code == 400, host
     assert web.get("/", headers={"Host": "localhost:8401"}).status_code < 400
+
+
+def test_a_crlf_in_post_logout_redirect_uri_is_no_500(client, browser):
+    from .conftest import TENANT
+    from .helpers import sign_in
+
+    sign_in(browser)
+    response = client.get(f"/{TENANT}/oauth2/v2.0/logout?post_logout_redirect_uri=http://localhost:8401/%0d%0aX:1")
+    assert response.status_code < 500
+    assert "\n" not in response.headers.get("Location", "")
+
+
+@pytest.mark.parametrize("body", ["5", "[1]", '"code"', "null"])
+def test_a_json_body_that_is_not_an_object_is_no_500(client, body):
+    response = client.post("/_emulator/phone/activate/x", data=body, content_type="application/json")
+    assert response.status_code == 404
