@@ -209,6 +209,8 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
         domain = _tenant_domain()
         if has_client:
             _register_client_urls(os.environ.get("CLIENT_ID") or CLIENT_ID, client_url)
+    # Before the Espace Client starts: the admin password it would make at first start is made (and shown) here.
+    admin_password = _admin_password(renew=reset) if has_client else None
     if has_client and reset:
         from client_app import create_app as create_client_app
         from client_app import reset_database
@@ -247,7 +249,7 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
     ]
     if has_client:
         lines += [f"  Espace Client:  {client_url}/",
-                  f"  Client admin:   {client_url}/admin/invitations  (password: {_admin_password()})"]
+                  f"  Client admin:   {client_url}/admin/invitations  ({admin_password})"]
     lines += [
         f"  IdP discovery:  {idp_url}/{domain}/v2.0/.well-known/openid-configuration",
         f"  Mailbox:        {idp_url}/_emulator/mailbox",
@@ -257,6 +259,11 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
         f"  Control API:    {idp_url}/_emulator/api/openapi.json",
         f"  Emulator home:  {idp_url}/_emulator/",
     ]
+    from .security import is_loopback
+
+    if os.environ.get("IDP_CONTROL_KEY") or not is_loopback(host):
+        # idp.security: the emulator's pages then need the key; a browser gives it once.
+        lines.append(f"  Control key:    the /_emulator/ pages ask for IDP_CONTROL_KEY: open {idp_url}/_emulator/?key=<key> once")
     if ca:
         lines.append(f"  CA certificate: {ca}  (trust it in the browser: see the README)")
     with app.app_context():
@@ -267,11 +274,18 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
     _supervise(children, stop)
 
 
-def _admin_password():
-    """The Espace Client admin page's password, as the client app reads it."""
-    from client_app.config import admin_password
+def _admin_password(renew=False):
+    """What `up` says of the Espace Client admin page's password: CLIENT_ADMIN_PASSWORD, or the random one made
+    now (only its hash is kept, in the client's data folder), or that it was shown when it was made."""
+    from client_app.config import admin_password, data_dir, ensure_admin_password
 
-    return admin_password()
+    if admin_password():
+        return f"password: {admin_password()}"
+    made = ensure_admin_password(data_dir(), renew=renew)
+    if made:
+        return f"password: {made}"
+    return ("password: made at first start and shown then; `up --reset` makes a new one, "
+            "CLIENT_ADMIN_PASSWORD sets one")
 
 
 def _accounts_lines(idp_url):
@@ -439,6 +453,9 @@ def client(port, reset, host, use_https, workers, threads, debug, keep_alive):
     def ready():
         click.echo(f"Espace Client listening on {app.config['CLIENT_BASE_URL']}/ "
                    f"(authority {app.config['CLIENT_AUTHORITY']})")
+        if app.config.get("CLIENT_ADMIN_PASSWORD_CREATED"):  # made at this first start; only its hash is kept
+            click.echo(f"Admin password of {app.config['CLIENT_BASE_URL']}/admin/invitations (shown once): "
+                       f"{app.config['CLIENT_ADMIN_PASSWORD_CREATED']}")
         sys.stdout.flush()
 
     from .serving import serve as run

@@ -28,7 +28,9 @@ def invite(tenant, email, redirect_url, display_name="", invited_by=None):
     user = User.by_email(email)
     if display_name and not user.has_account and not created:
         user.name = display_name
-    user.invited = True
+    # A new address becomes an invited guest; an existing member of the tenant stays a member (Microsoft sends
+    # them the invitation, it does not turn them into a guest who must consent to the tenant again).
+    user.invited = user.invited or bool(created)
     invitation = Invitation(tenant_id=tenant.id, email=email, redirect_url=redirect_url,
                             display_name=display_name or user.name, invited_by=invited_by)
     db.session.add(invitation)

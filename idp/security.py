@@ -26,6 +26,7 @@ import re
 from urllib.parse import urlencode, urlsplit
 
 from flask import current_app, jsonify, make_response, redirect, render_template_string, request
+from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeSerializer
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -258,7 +259,16 @@ def add_headers(response):
     return response
 
 
+class SessionOverHttps(SecureCookieSessionInterface):
+    """The session cookie (ESTSAUTH) is Secure over https: Flask writes it after the after_request functions."""
+
+    def get_cookie_secure(self, app):
+        return super().get_cookie_secure(app) or secure_over_https()
+
+
 def init_app(app):
     """Install the guard and the headers on the IdP (the allowed-hosts middleware wraps app.wsgi_app last)."""
-    app.before_request(guard_emulator)
+    # First of all before_request functions: the key and the origin are checked before CSRF, CORS or a view.
+    app.before_request_funcs.setdefault(None, []).insert(0, guard_emulator)
     app.after_request(add_headers)
+    app.session_interface = SessionOverHttps()
