@@ -6,7 +6,6 @@ from datetime import date
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from markupsafe import Markup
 from werkzeug.security import generate_password_hash
 from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import Length
@@ -274,7 +273,7 @@ def captcha_view(flow):
                      if outcome == "wrong" else
                      _("Nous n'avons pas pu vérifier votre réponse. Veuillez résoudre cette nouvelle énigme."))
     puzzle = captcha.build(state["seed"])
-    choices = [(c.value, Markup(c.svg)) for c in puzzle.choices]
+    choices = [(c.value, c.data_uri) for c in puzzle.choices]
     support = captcha_support(flow.tenant) if captcha.show_support(state, mode) else None
     return render_screen("signup/captcha.html", flow, form, error=error, error_kind=kind, mode=mode, state=state,
                          puzzle=puzzle, choices=choices, support=support)
