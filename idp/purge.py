@@ -25,6 +25,8 @@ FINISHED_FLOW_KEPT = timedelta(days=7)
 EMPTY_BROWSER_IDLE = timedelta(hours=1)
 # Expired codes stay a day: an "expired" answer reads better than "unknown" to whoever retries at once.
 EXPIRED_KEPT = timedelta(days=1)
+# Attempt counts (idp.devices.attempts) idle this long, and not cooling down, start again from nothing.
+ATTEMPTS_KEPT = timedelta(days=7)
 BATCH = 5000
 
 _last_run = {}  # database URI -> emulator time of this process's last purge
@@ -53,8 +55,8 @@ def _maybe_purge():
 
 def purge(now=None):
     """Delete abandoned flows (with their recorder events), empty browser sessions and long-expired codes."""
-    from .models import (AuthorizationCode, BrowserSession, DeviceCode, Flow, FlowEvent, OneTimeCode, PushRequest,
-                         SessionAccount, UsedAssertion)
+    from .models import (AttemptCounter, AuthorizationCode, BrowserSession, DeviceCode, Flow, FlowEvent, OneTimeCode,
+                         PushRequest, SessionAccount, UsedAssertion)
 
     now = now or clock.now()
     flow_ids = db.session.scalars(select(Flow.id).where(
@@ -72,4 +74,7 @@ def purge(now=None):
     for model in (AuthorizationCode, DeviceCode, OneTimeCode, PushRequest):
         db.session.execute(delete(model).where(model.expires_at < now - EXPIRED_KEPT))
     db.session.execute(delete(UsedAssertion).where(UsedAssertion.expires_at < now))
+    db.session.execute(delete(AttemptCounter).where(
+        AttemptCounter.last_at < now - ATTEMPTS_KEPT,
+        AttemptCounter.locked_until.is_(None) | (AttemptCounter.locked_until < now)))
     return len(flow_ids), len(empty)

@@ -211,3 +211,22 @@ def test_concurrent_wrong_passwords_check_at_most_the_threshold_and_the_lock_gro
     with app.app_context():
         second_lock = User.by_email("client.demo@example.fr").locked_until - clock.now()
     assert second_lock > 4 * first_lock
+
+
+def test_idle_counts_are_purged_but_not_while_cooling_down(app):
+    from idp.models import AttemptCounter
+    from idp.purge import ATTEMPTS_KEPT, purge
+
+    with app.app_context():
+        now = clock.now()
+        old = now - ATTEMPTS_KEPT - timedelta(hours=1)
+        db.session.add_all([
+            AttemptCounter(subject="flow:idle", kind="email_code", failures=2, cooldowns=0, last_at=old),
+            AttemptCounter(subject="user:cooling", kind="totp", failures=0, cooldowns=6, last_at=old,
+                           locked_until=now + timedelta(hours=1)),
+            AttemptCounter(subject="user:recent", kind="totp", failures=1, cooldowns=0, last_at=now),
+        ])
+        db.session.commit()
+        purge(now)
+        db.session.commit()
+        assert sorted(db.session.scalars(db.select(AttemptCounter.subject))) == ["user:cooling", "user:recent"]
