@@ -106,3 +106,39 @@ def test_processes_starting_together_create_one_key_and_one_secret(app, tmp_path
     for other in started:
         with other.app_context():
             db.engine.dispose()
+
+
+def test_a_data_folder_of_an_earlier_version_keeps_its_keys_and_secret(tmp_path):
+    """Keys in IDP_DATA_DIR/keys and the secret-key file (where earlier versions kept them) move into the database
+    on first start: tokens and browser cookies issued before stay valid."""
+    import json
+
+    from joserfc import jwt
+    from joserfc.jwk import KeySet, RSAKey
+
+    from idp.oidc.keys import _new_key
+
+    folder = tmp_path / "data"
+    (folder / "keys").mkdir(parents=True)
+    kids = []
+    for _ in range(2):
+        kid, private_pem, certificate_pem = _new_key()
+        (folder / "keys" / f"{kid}.pem").write_text(private_pem)
+        (folder / "keys" / f"{kid}.crt").write_text(certificate_pem)
+        kids.append(kid)
+    (folder / "keys" / "index.json").write_text(json.dumps(kids))
+    (folder / "secret-key").write_text("the-secret-of-an-earlier-version\n")
+    earlier = jwt.encode({"alg": "RS256", "kid": kids[0]}, {"sub": "x"},
+                         RSAKey.import_key((folder / "keys" / f"{kids[0]}.pem").read_text()))
+    app = create_app({"TESTING": True, "IDP_DATA_DIR": str(folder)})
+    try:
+        assert app.config["SECRET_KEY"] == "the-secret-of-an-earlier-version"
+        with app.app_context():
+            store = app.extensions["idp_keys"]
+            assert [k["kid"] for k in store.jwks("x")["keys"]] == kids[::-1]  # the newest signs
+            assert store.signing_key.kid == kids[-1]
+            public = KeySet.import_key_set(store.jwks("x"))
+            assert jwt.decode(earlier, public).claims["sub"] == "x"
+    finally:
+        with app.app_context():
+            db.engine.dispose()
