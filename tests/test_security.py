@@ -438,3 +438,17 @@ def test_concurrent_wrong_admin_passwords_are_not_all_checked(tmp_path, monkeypa
         statuses = list(pool.map(attempt, range(24)))
     checked = statuses.count(400)
     assert 1 <= checked <= FREE_FAILURES and statuses.count(429) == len(statuses) - checked, statuses
+
+
+def test_the_pytest_plugin_sends_a_configured_control_key(tmp_path, monkeypatch):
+    from idp.pytest_plugin import Emulator
+
+    monkeypatch.setenv("IDP_CONTROL_KEY", "plugin-control-key")
+    emulator = Emulator(tmp_path / "plugin").start()
+    try:
+        assert any(user["email"] == "client.demo@example.fr" for user in emulator.users())
+        import requests
+
+        assert requests.get(f"{emulator.base_url}/_emulator/api/users", timeout=5).status_code == 401
+    finally:
+        emulator.stop()
