@@ -351,8 +351,9 @@ def main():
                 process.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-    print(f"TOTAL: {fuzzer.sent} requests sent, {len(fuzzer.failures)} 5xx "
-          f"({time.monotonic() - started:.0f} s)")
+    dropped = [f for f in fuzzer.failures if isinstance(f[2], str)]
+    print(f"TOTAL: {fuzzer.sent} requests sent, {len(fuzzer.failures) - len(dropped)} 5xx, "
+          f"{len(dropped)} connections closed without a response ({time.monotonic() - started:.0f} s)")
     seen = {}
     for method, url, status in fuzzer.failures:
         key = (method, re.sub(r"\?.*", "", url)[:120], status)
