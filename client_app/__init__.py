@@ -1,13 +1,41 @@
 """The Espace Client of the accounting firm: a relying party that signs its clients in through the IdP."""
 import os
+import re
 
 from flask import Flask, render_template, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from . import config
 
 OAUTH = "espace_client_oauth"
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` bounded to what a database id can hold (2**63 - 1)."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+HOST = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|(?=[^:]{1,253}(?::|$))[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+                  r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?)(?::[0-9]{1,5})?$")
+
+
+class ValidHost:
+    """WSGI middleware: 400 for a Host header that is not a host name (labels of 63 characters at most), an
+    IPv4 or a bracketed IPv6 address, with an optional port."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        host = environ.get("HTTP_HOST")
+        if host is not None and not HOST.match(host):
+            start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"Bad Request: the Host header is not a host name.\n"]
+        return self.wsgi_app(environ, start_response)
 
 
 def create_app(test_config=None):
@@ -20,6 +48,9 @@ def create_app(test_config=None):
 
     from .extensions import csrf, db
 
+    # /etre-recontacte/99999999999999999999 is no row (a 404), not an overflow in the database driver.
+    app.url_map.converters["int"] = RowIdConverter
+
     db.init_app(app)
     csrf.init_app(app)
     register_oauth(app)
@@ -30,6 +61,13 @@ def create_app(test_config=None):
     app.register_blueprint(portal.bp)
     app.register_blueprint(admin.bp)
     register_error_handlers(app)
+    # The same security headers as the IdP's pages (no framing by other sites, nosniff, Referrer-Policy).
+    from idp.security import add_headers
+
+    app.after_request(add_headers)
+    if not app.config["CLIENT_ADMIN_PASSWORD"]:
+        # First start: a random admin password, kept hashed in the data folder (`up` prints it).
+        app.config["CLIENT_ADMIN_PASSWORD_CREATED"] = config.ensure_admin_password(app.config["CLIENT_DATA_DIR"])
 
     @app.context_processor
     def firm():
@@ -47,6 +85,8 @@ def create_app(test_config=None):
         from . import models  # noqa: F401  (tables)
 
         db.create_all()
+    # Outermost: a Host no URL can be built for is refused before Flask (it would fail building every link).
+    app.wsgi_app = ValidHost(app.wsgi_app)
     return app
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 DEFAULT_AUTHORITY = "http://localhost:8400/bakertillyrecette.onmicrosoft.com/v2.0"
 DEFAULT_CLIENT_ID = "6a3f0c2e-8d4b-4e1a-9c7f-3b2d5e8a1f60"
 DEFAULT_CLIENT_SECRET = "espace-client-secret-2026"
-DEFAULT_ADMIN_PASSWORD = "admin"
+# The admin password made at first start, hashed (werkzeug), when CLIENT_ADMIN_PASSWORD is not set.
+ADMIN_PASSWORD_FILE = "admin-password.hash"
 SEED_DATA = Path(__file__).resolve().parent / "seed_data.yaml"
 
 
@@ -18,8 +19,35 @@ def data_dir(value=None):
 
 
 def admin_password():
-    """The admin page's password: CLIENT_ADMIN_PASSWORD, else "admin" (a local demo; `up` prints it)."""
-    return os.environ.get("CLIENT_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
+    """CLIENT_ADMIN_PASSWORD, or None: then the password made at first start (ensure_admin_password) applies."""
+    return os.environ.get("CLIENT_ADMIN_PASSWORD") or None
+
+
+def ensure_admin_password(folder, renew=False):
+    """Make the admin password at first start: random, stored hashed in the data folder.
+
+    Return it when made by this call (the caller prints it), else None (it was made before; only its hash
+    is kept, so `up --reset` makes a new one). Never a fixed default: anyone would know it.
+    """
+    from werkzeug.security import generate_password_hash
+
+    path = Path(folder) / ADMIN_PASSWORD_FILE
+    if renew:
+        path.unlink(missing_ok=True)
+    password = secrets.token_urlsafe(12)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # made by an earlier start, or by another worker just now
+        return None
+    with os.fdopen(fd, "w") as f:
+        f.write(generate_password_hash(password))
+    return password
+
+
+def admin_password_hash(folder):
+    """The stored hash of the admin password made at first start, or None."""
+    path = Path(folder) / ADMIN_PASSWORD_FILE
+    return path.read_text().strip() if path.exists() else None
 
 
 def secret_key(folder):

@@ -73,6 +73,15 @@ class Deposit(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
 
 
+class AdminThrottle(db.Model):
+    """Wrong admin passwords (one row): each check first claims `next_try_at` in one UPDATE, so concurrent tries
+    are not all checked; each failure pushes the next try further away (client_app.admin)."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+
+
 class SentInvitation(db.Model):
     """An invitation sent from the admin page through the IdP's (Graph) invitations API."""
 

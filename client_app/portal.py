@@ -118,10 +118,11 @@ def store_deposit(account, form):
     upload = form.document.data
     folder = Path(current_app.config["CLIENT_DATA_DIR"]) / "deposits"
     folder.mkdir(parents=True, exist_ok=True)
-    stored = f"{uuid.uuid4().hex}-{secure_filename(upload.filename) or 'document'}"
+    # A file name has at most 255 bytes on disk: keep the end of a long name (its extension).
+    stored = f"{uuid.uuid4().hex}-{secure_filename(upload.filename)[-120:] or 'document'}"
     path = folder / stored
     upload.save(path)
-    db.session.add(Deposit(account_id=account.id, filename=upload.filename or stored, stored_as=stored,
+    db.session.add(Deposit(account_id=account.id, filename=(upload.filename or stored)[-255:], stored_as=stored,
                            size=path.stat().st_size, note=form.note.data or ""))
     db.session.commit()
 

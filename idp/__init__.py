@@ -18,6 +18,10 @@ def create_app(test_config=None):
 
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
                                                              app.config.get("SQLALCHEMY_ENGINE_OPTIONS"))
+    from . import converters, jsonparsing
+
+    converters.init_app(app)  # a 20-digit id in a URL is a 404, not an overflow in the database driver
+    jsonparsing.init_app(app)  # 100,000 '[' is a bad body (400), not a RecursionError
     db.init_app(app)
     csrf.init_app(app)
     from . import i18n
@@ -29,14 +33,17 @@ def create_app(test_config=None):
 
     from .oidc.keys import KeyStore
 
-    keys = KeyStore(app.config["IDP_DATA_DIR"])
-    keys.ensure()
+    keys = KeyStore(app.config["IDP_DATA_DIR"])  # its keys are in the database: ensured below, once the tables exist
     app.extensions["idp_keys"] = keys
 
     from .oidc import cors, server
 
     server.init_app(app)
     cors.init_app(app)
+
+    from . import security
+
+    security.init_app(app)
 
     from .blueprints import emulator, login, oauth
 
@@ -49,15 +56,28 @@ def create_app(test_config=None):
 
     register_error_handlers(app)
 
-    from .oidc.published import PublishedDocuments
-    from .oidc.urls import tenants_stamp
+    from . import purge
 
-    app.wsgi_app = PublishedDocuments(app.wsgi_app, (tenants_stamp(app.config["IDP_DATA_DIR"]), keys.index))
+    purge.init_app(app)  # abandoned journeys, empty browser sessions and expired codes do not pile up
+
+    from .oidc.published import PublishedDocuments
+    app.wsgi_app = PublishedDocuments(app.wsgi_app, app)
+    # Outermost: an unknown Host never reaches Flask nor the published-documents cache (idp.security).
+    app.wsgi_app = security.AllowedHosts(app.wsgi_app, app.config)
     with app.app_context():
         from . import models  # noqa: F401  (tables)
+        from .database import startup_lock
 
-        db.create_all()
-        migrate(db.engine, db.metadata)
+        # Several processes may start at once on an empty database: one creates the schema (and keys), the others wait.
+        with startup_lock(db.engine, app.config["IDP_DATA_DIR"]):
+            db.create_all()
+            migrate(db.engine, db.metadata)
+            # Shared by every host on this database (idp.oidc.keys); IDP_SECRET_KEY, when set, wins.
+            keys.ensure()
+            if not app.config.get("SECRET_KEY"):
+                from .oidc.keys import session_secret
+
+                app.config["SECRET_KEY"] = session_secret(app.config["IDP_DATA_DIR"])
     return app
 
 
@@ -141,6 +161,28 @@ def register_error_handlers(app):
     def http_error(exc):
         message = messages.get(exc.code)
         return respond(exc.code or 500, _(message) if message else (exc.description or _("Erreur.")))
+
+    from sqlalchemy.exc import OperationalError
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc):
+        """The database is gone, locked too long, read-only or full: Microsoft's transient error, never a bare 500."""
+        app.logger.error("database unavailable: %s", getattr(exc, "orig", exc))
+        try:
+            db.session.rollback()
+        except Exception:  # the connection itself is broken: let the pool replace it
+            db.session.remove()
+        from .oidc.errors import AADError, json_error_response
+
+        message = "The emulator's database is unavailable; try again in a moment."
+        if request.path.startswith("/_emulator/api"):
+            return jsonify({"error": {"status": 503, "message": message}}), 503
+        error = AADError("temporarily_unavailable", 90033, status_code=503)
+        if wants_json():
+            return json_error_response(error)
+        from .blueprints.oauth import error_page
+
+        return error_page(error, 503)
 
     @app.errorhandler(Exception)
     def unexpected(exc):

@@ -14,9 +14,19 @@ from . import config, instances
 
 
 def _app(**overrides):
+    """The IdP application; a data folder or database it cannot use stops the command in one line."""
+    from sqlalchemy.exc import OperationalError
+
     from . import create_app
 
-    return create_app(overrides or None)
+    try:
+        return create_app(overrides or None)
+    except OSError as exc:
+        fail(f"cannot use the data folder: {exc.strerror or exc} ({exc.filename or 'a file in it'}); "
+             "check that it exists, is writable and has free space")
+    except OperationalError as exc:
+        fail(f"cannot use the database: {str(exc.orig).strip().splitlines()[0]} "
+             "(a read-only or full data folder, or a database server that is down?)")
 
 
 SCENARIO = "default"  # what `up` loads on first run and with --reset
@@ -30,7 +40,10 @@ def ensure_seeded(app, reset=False, idp_url=None, client_url=None):
     from .extensions import db
     from .models import Tenant
 
-    with app.app_context():
+    from .database import startup_lock
+
+    # Two `serve` started together on an empty database: one seeds, the other then finds the tenant.
+    with app.app_context(), startup_lock(db.engine, app.config["IDP_DATA_DIR"]):
         if reset:
             seeds.wipe()
         if db.session.scalar(select(Tenant.id)) is None:
@@ -206,6 +219,8 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
         domain = _tenant_domain()
         if has_client:
             _register_client_urls(os.environ.get("CLIENT_ID") or CLIENT_ID, client_url)
+    # Before the Espace Client starts: the admin password it would make at first start is made (and shown) here.
+    admin_password = _admin_password(renew=reset) if has_client else None
     if has_client and reset:
         from client_app import create_app as create_client_app
         from client_app import reset_database
@@ -244,7 +259,7 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
     ]
     if has_client:
         lines += [f"  Espace Client:  {client_url}/",
-                  f"  Client admin:   {client_url}/admin/invitations  (password: {_admin_password()})"]
+                  f"  Client admin:   {client_url}/admin/invitations  ({admin_password})"]
     lines += [
         f"  IdP discovery:  {idp_url}/{domain}/v2.0/.well-known/openid-configuration",
         f"  Mailbox:        {idp_url}/_emulator/mailbox",
@@ -258,6 +273,11 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
     ]
     if demo:
         lines.append("  Demo mode:      on (the guide's codes: email 6152; switch it off on the emulator home)")
+    from .security import is_loopback
+
+    if os.environ.get("IDP_CONTROL_KEY") or not is_loopback(host):
+        # idp.security: the emulator's pages then need the key; a browser gives it once.
+        lines.append(f"  Control key:    the /_emulator/ pages ask for IDP_CONTROL_KEY: open {idp_url}/_emulator/?key=<key> once")
     if ca:
         lines.append(f"  CA certificate: {ca}  (trust it in the browser: see the README)")
     with app.app_context():
@@ -268,11 +288,18 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
     _supervise(children, stop)
 
 
-def _admin_password():
-    """The Espace Client admin page's password, as the client app reads it."""
-    from client_app.config import admin_password
+def _admin_password(renew=False):
+    """What `up` says of the Espace Client admin page's password: CLIENT_ADMIN_PASSWORD, or the random one made
+    now (only its hash is kept, in the client's data folder), or that it was shown when it was made."""
+    from client_app.config import admin_password, data_dir, ensure_admin_password
 
-    return admin_password()
+    if admin_password():
+        return f"password: {admin_password()}"
+    made = ensure_admin_password(data_dir(), renew=renew)
+    if made:
+        return f"password: {made}"
+    return ("password: made at first start and shown then; `up --reset` makes a new one, "
+            "CLIENT_ADMIN_PASSWORD sets one")
 
 
 def _accounts_lines(idp_url):
@@ -347,31 +374,10 @@ def _tenant_domain():
 
 
 def _register_client_urls(client_id, client_url):
-    """Add the Espace Client's redirect and post-logout URIs for the host and port it runs on."""
-    from urllib.parse import urlsplit
+    """Add the Espace Client's redirect and post-logout URIs for the host and port it runs on (kept across resets)."""
+    from . import seeds
 
-    from .extensions import db
-    from .models import Client
-    from .oidc.urls import tenants_changed
-
-    client = db.session.get(Client, client_id)
-    if client is None:
-        return
-    parts = urlsplit(client_url)
-    bases = [client_url]
-    if parts.hostname in ("localhost", "127.0.0.1"):
-        bases = [f"{parts.scheme}://{name}:{parts.port}" for name in ("localhost", "127.0.0.1")]
-    redirects = list(client.redirect_uris or [])
-    logouts = list(client.post_logout_redirect_uris or [])
-    for base in bases:
-        if f"{base}/auth/callback" not in redirects:
-            redirects.append(f"{base}/auth/callback")
-        if f"{base}/" not in logouts:
-            logouts.append(f"{base}/")
-    if redirects != client.redirect_uris or logouts != client.post_logout_redirect_uris:
-        client.redirect_uris, client.post_logout_redirect_uris = redirects, logouts
-        db.session.commit()
-        tenants_changed()  # workers that cached the client read it again
+    seeds.register_client_urls(client_id, client_url)
 
 
 def _wait_until_ready(urls, children, verify=True, timeout=60):
@@ -461,6 +467,9 @@ def client(port, reset, host, use_https, workers, threads, debug, keep_alive):
     def ready():
         click.echo(f"Espace Client listening on {app.config['CLIENT_BASE_URL']}/ "
                    f"(authority {app.config['CLIENT_AUTHORITY']})")
+        if app.config.get("CLIENT_ADMIN_PASSWORD_CREATED"):  # made at this first start; only its hash is kept
+            click.echo(f"Admin password of {app.config['CLIENT_BASE_URL']}/admin/invitations (shown once): "
+                       f"{app.config['CLIENT_ADMIN_PASSWORD_CREATED']}")
         sys.stdout.flush()
 
     from .serving import serve as run
@@ -613,9 +622,8 @@ def reset(scenario):
     app = _app()
     record = _instance_of_data_dir()
     with app.app_context():
-        seeds.wipe()
-        try:
-            seeds.load(scenario, idp_url=record.get("idp_url"), client_url=record.get("client_url"))
+        try:  # the scenario is read and checked whole before anything is wiped
+            seeds.reset(scenario, idp_url=record.get("idp_url"), client_url=record.get("client_url"))
         except seeds.SeedError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"Database reset to scenario {scenario}.")
@@ -629,11 +637,9 @@ def keys():
 @keys.command()
 def rotate():
     """Add a new signing key; the old ones stay in the JWKS so earlier tokens still verify."""
-    from .oidc.keys import KeyStore
-
-    store = KeyStore(config.data_dir())
-    store.ensure()
-    kid = store.rotate()
+    app = _app()  # the keys are in the database (IDP_DATABASE_URL): every host sharing it signs with the new one
+    with app.app_context():
+        kid = app.extensions["idp_keys"].rotate()
     click.echo(f"New signing key {kid}.")
 
 

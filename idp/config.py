@@ -1,6 +1,5 @@
 """Settings of the IdP, read from IDP_* environment variables with laptop-friendly defaults."""
 import os
-import secrets
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -16,25 +15,10 @@ REFRESH_TOKEN_MODES = ("microsoft", "rotate")
 
 
 def data_dir(value=None):
-    """Return the data folder (database, signing keys, local CA), creating it."""
+    """Return the data folder (local files: the SQLite database by default, the local CA), creating it."""
     path = Path(value or os.environ.get("IDP_DATA_DIR") or Path.cwd() / "idp-data").resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def secret_key(folder):
-    """Return IDP_SECRET_KEY, or a random key kept in the data folder across restarts."""
-    if os.environ.get("IDP_SECRET_KEY"):
-        return os.environ["IDP_SECRET_KEY"]
-    path = folder / "secret-key"
-    if not path.exists():
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process (a gunicorn worker, `up`'s child) wrote it first
-            return path.read_text().strip()
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
 
 
 def from_environment(overrides=None):
@@ -54,6 +38,8 @@ def from_environment(overrides=None):
         "IDP_PASSWORD_HASH": env("IDP_PASSWORD_HASH", "scrypt:32768:8:1"),
         "IDP_SMTP_PORT": int(env("IDP_SMTP_PORT", "8425")),
         "IDP_LISTEN_HOST": env("IDP_LISTEN_HOST", "127.0.0.1"),
+        # More host names the emulator answers for, besides loopback, IDP_BASE_URL's and --host's (idp.security).
+        "IDP_ALLOWED_HOSTS": env("IDP_ALLOWED_HOSTS", ""),
         # microsoft: a refresh token stays valid after use, until it expires (Microsoft's behaviour);
         # rotate: each use revokes it, and a reuse revokes every token of that sign-in (strict QA mode).
         "IDP_REFRESH_TOKENS": env("IDP_REFRESH_TOKENS", "microsoft"),
@@ -78,8 +64,9 @@ def from_environment(overrides=None):
         raise ValueError(f"IDP_REFRESH_TOKENS must be one of {', '.join(REFRESH_TOKEN_MODES)}, "
                          f"not {config['IDP_REFRESH_TOKENS']!r}")
     config["IDP_DATA_DIR"] = str(data_dir(config["IDP_DATA_DIR"]))
-    if "SECRET_KEY" not in config:
-        config["SECRET_KEY"] = secret_key(Path(config["IDP_DATA_DIR"]))
+    if "SECRET_KEY" not in config and env("IDP_SECRET_KEY"):
+        # Else create_app reads the secret shared in the database (idp.oidc.keys.session_secret).
+        config["SECRET_KEY"] = env("IDP_SECRET_KEY")
     if "IDP_DATABASE_URL" in overrides:
         config["SQLALCHEMY_DATABASE_URI"] = overrides["IDP_DATABASE_URL"]
     return config

@@ -9,6 +9,7 @@ from flask import current_app, render_template
 from flask_babel import gettext
 
 from . import clock
+from .database import insert_missing
 from .extensions import db
 from .models import Invitation, User
 
@@ -23,13 +24,14 @@ def redeem_url(base, invitation):
 def invite(tenant, email, redirect_url, display_name="", invited_by=None):
     """Create or update the invited user (no password until they sign up) and a new Invitation."""
     email = email.strip().lower()
+    # Two invitations of one new address at once: the database keeps one user, never a 500.
+    created = insert_missing(User, ("email",), email=email, tenant_id=tenant.id, name=display_name or email.split("@")[0])
     user = User.by_email(email)
-    if user is None:
-        user = User(email=email, tenant_id=tenant.id, name=display_name or email.split("@")[0])
-        db.session.add(user)
-    elif display_name and not user.has_account:
+    if display_name and not user.has_account and not created:
         user.name = display_name
-    user.invited = True
+    # A new address becomes an invited guest; an existing member of the tenant stays a member (Microsoft sends
+    # them the invitation, it does not turn them into a guest who must consent to the tenant again).
+    user.invited = user.invited or bool(created)
     invitation = Invitation(tenant_id=tenant.id, email=email, redirect_url=redirect_url,
                             display_name=display_name or user.name, invited_by=invited_by)
     db.session.add(invitation)

@@ -1,12 +1,12 @@
 """Everything the emulator knows, in the database: tenants, clients, users, flows, codes, tokens, devices, messages."""
-import os
+import copy
 import secrets
 import uuid
 from datetime import timedelta
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, event, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select, update
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash
 
 from . import clock, stamps
@@ -32,21 +32,21 @@ class Setting(db.Model):
     def _values(cls):
         """Every setting, read once per app context (each request has its own).
 
-        On the embedded SQLite database (one host) the values are also kept per process until a
-        stamp file in the data folder says another worker committed a change.
+        The values are also kept per process, as plain values, while the "settings" version in the
+        database (idp.stamps) is unchanged: a change committed by any worker on any host bumps it.
         """
         if has_app_context() and "settings" in g:
             return g.settings
-        stamp = _settings_stamp()
-        version = stamps.version(stamp) if stamp else None
-        cached = _SETTINGS_CACHE.get(stamp) if stamp else None
+        key = current_app.config["SQLALCHEMY_DATABASE_URI"] if has_app_context() else None
+        version = stamps.version("settings") if key else None
+        cached = _SETTINGS_CACHE.get(key) if key else None
         if cached is not None and cached[0] == version:
             values = dict(cached[1])
         else:
             with db.session.no_autoflush:  # a flush would ask the clock, which asks the settings
                 values = {row.key: row.value for row in db.session.scalars(select(cls))}
-            if stamp:
-                _SETTINGS_CACHE[stamp] = (version, dict(values))
+            if key:
+                _SETTINGS_CACHE[key] = (version, copy.deepcopy(values))
         if has_app_context():
             g.settings = values
         return values
@@ -58,42 +58,51 @@ class Setting(db.Model):
 
     @classmethod
     def put(cls, key, value):
-        row = db.session.get(cls, key)
-        if row is None:
-            db.session.add(cls(key=key, value=value))
-        else:
-            row.value = value
+        # One statement (insert or update): a concurrent reset or writer of the same key never makes it a 500.
+        from .database import upsert
+
+        upsert(cls, ("key",), key=key, value=value)
+        row = db.session.identity_map.get(db.session.identity_key(cls, key))
+        if row is not None:
+            db.session.expire(row)
         cls._values()[key] = value
-        settings_changed()
+        settings_changed()  # a Core statement: no flush sees it, so bump the "settings" version here
 
 
+# Database URI -> (settings version, {key: value}): plain values, never rows.
 _SETTINGS_CACHE = {}
 
 
-def _settings_stamp():
-    """The stamp file of the settings cache, or None when the database may be shared by several hosts."""
-    if not has_app_context() or not stamps.one_host():
-        return None
-    return os.path.join(current_app.config["IDP_DATA_DIR"], "settings.stamp")
-
-
 def settings_changed():
-    """Mark the settings as changed: the stamp is touched once the transaction commits."""
-    db.session.info["settings_changed"] = True
+    """Mark the settings as changed by a bulk statement (reset's wipe): bump their version in this transaction."""
+    stamps.bump("settings")
 
 
-@event.listens_for(Session, "after_commit")
-def _touch_settings_stamp(session):
-    if session.info.pop("settings_changed", False) and has_app_context():
-        stamp = _settings_stamp()
-        if stamp:
-            stamps.touch(stamp)
-            _SETTINGS_CACHE.pop(stamp, None)
+class Stamp(db.Model):
+    """A version every process compares with what it cached (idp.stamps): tenants, settings, keys."""
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_settings_change(session):
-    session.info.pop("settings_changed", None)
+class SigningKey(db.Model):
+    """A token-signing key (idp.oidc.keys), shared by every host on this database; the highest seq signs.
+
+    The private key is kept as unencrypted PEM: the emulator signs test tokens, and the database is as
+    private as the data folder that held these keys before (see the README).
+    """
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    private_pem: Mapped[str] = mapped_column(Text)
+    certificate_pem: Mapped[str] = mapped_column(Text)
+
+
+class AppSecret(db.Model):
+    """A secret every host on this database shares: "session" signs the browser cookie and the CSRF tokens."""
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
 
 
 class Tenant(db.Model):
@@ -210,6 +219,8 @@ class User(db.Model):
     # authenticator | totp | sms, or None before MFA registration.
     mfa_method: Mapped[str | None] = mapped_column(String(16), nullable=True)
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The time step of the last TOTP code accepted: a code is accepted once (idp.devices.otp.check_totp).
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
     extra: Mapped[dict] = mapped_column(JSON, default=dict)
 
@@ -470,6 +481,22 @@ class OneTimeCode(db.Model):
     created_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
     expires_at: Mapped[object] = mapped_column(DateTime)
     used_at: Mapped[object] = mapped_column(DateTime, nullable=True)
+
+
+class AttemptCounter(db.Model):
+    """Wrong answers (or sends) of one kind for one account or flow, and its cool-down (idp.devices.attempts)."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # "user:<id>" or "flow:<id>"
+    subject: Mapped[str] = mapped_column(String(64))
+    # password | email_code | sms_code | totp | push_number | email_send | sms_send | push_send
+    kind: Mapped[str] = mapped_column(String(16))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    # How many cool-downs this count has started since its last success: each one lasts longer.
+    cooldowns: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[object] = mapped_column(DateTime, nullable=True)
+    last_at: Mapped[object] = mapped_column(DateTime, nullable=True)
+    __table_args__ = (UniqueConstraint("subject", "kind"),)
 
 
 class Message(db.Model):

@@ -8,7 +8,7 @@ import re
 from flask import current_app, request, url_for
 from sqlalchemy import select
 
-from . import clock, seeds
+from . import seeds
 from . import settings as qa
 from .extensions import db
 from .models import Tenant, User
@@ -41,9 +41,7 @@ def reset(name="default"):
         seeds.read_settings(folder)
     except seeds.SeedError as exc:
         raise OperationError(400, f"Scenario {name!r} is not valid: {exc}") from None
-    seeds.wipe()
-    clock.set_offset(0)
-    return seeds.load(folder)
+    return seeds.reset(folder)  # one transaction: wiped, loaded (the clock back to real time), committed
 
 
 def tenant(value=None):

@@ -9,6 +9,7 @@ directory); before each test the database is reset to a scenario (`default`, or 
 `@pytest.mark.idp_scenario("sms-registered")`), so every test starts from fresh data with the
 real clock and no fault.
 """
+import os
 import socket
 import subprocess
 import sys
@@ -52,6 +53,9 @@ class Emulator:
         self.workers = workers
         self.process = None
         self.http = requests.Session()
+        # The server inherits IDP_CONTROL_KEY from this environment and then checks it, loopback included.
+        if os.environ.get("IDP_CONTROL_KEY"):
+            self.http.headers["Authorization"] = f"Bearer {os.environ['IDP_CONTROL_KEY']}"
         self._seed(scenario)
 
     # --- the server ---------------------------------------------------------------------------

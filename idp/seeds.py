@@ -10,6 +10,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from . import config
+from .database import insert_missing
 from .extensions import db
 from .oidc.resources import GRAPH_APP_ID, GRAPH_HOST
 from .oidc.urls import tenants_changed
@@ -49,14 +50,62 @@ def resolve(name_or_path):
     raise SeedError(name_or_path, None, None, "no such seed folder")
 
 
+SEED_FILE_MAX_BYTES = 5_000_000
+# A seed's YAML may use anchors and aliases (`<<: *defaults`), but what they expand to is bounded:
+# a few hundred bytes of nested aliases ("billion laughs") would otherwise become millions of rows.
+SEED_MAX_NODES = 100_000
+
+
+def _expanded_size(node, sizes, open_nodes):
+    """How many YAML nodes `node` stands for once its aliases are expanded (stops counting past the bound)."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in open_nodes:
+        raise ValueError("a recursive alias (an anchor used inside itself)")
+    open_nodes.add(key)
+    total = 1
+    if isinstance(node.value, list):
+        for child in node.value:
+            for part in (child if isinstance(child, tuple) else (child,)):
+                total += _expanded_size(part, sizes, open_nodes)
+                if total > SEED_MAX_NODES:
+                    raise ValueError(f"its aliases expand to more than {SEED_MAX_NODES} values")
+    open_nodes.discard(key)
+    sizes[key] = total
+    return total
+
+
+def load_yaml(text):
+    """Parse YAML as yaml.safe_load does, refusing recursive aliases and alias bombs (ValueError)."""
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node, {}, set())
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _read(path, expect):
     import yaml  # only seeding reads YAML
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        if len(data) > SEED_FILE_MAX_BYTES:
+            raise SeedError(path, None, None, f"is {len(data)} bytes; a seed file has at most {SEED_FILE_MAX_BYTES}")
+        data = load_yaml(data.decode("utf-8"))
     except FileNotFoundError:
         raise SeedError(path, None, None, "file missing") from None
-    except yaml.YAMLError as exc:
+    except OSError as exc:
+        raise SeedError(path, None, None, f"cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise SeedError(path, None, None, "is not UTF-8 text") from None
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
         raise SeedError(path, None, None, f"not valid YAML ({exc})") from None
     if data is None:
         data = expect()
@@ -97,7 +146,7 @@ def validate(folder):
             raise SeedError(clients_path, index, "client_id", f"duplicate client_id {cid}")
         seen.add(cid)
         _require(clients_path, index, item, "name")
-        for field in ("redirect_uris", "spa_redirect_uris"):
+        for field in ("redirect_uris", "spa_redirect_uris", "post_logout_redirect_uris"):
             uris = item.get(field, [])
             if not isinstance(uris, list) or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in uris):
                 raise SeedError(clients_path, index, field, "must be a list of http(s) URLs")
@@ -113,28 +162,73 @@ def validate(folder):
     for index, item in enumerate(users, 1):
         if not isinstance(item, dict):
             raise SeedError(users_path, index, None, "must be a mapping")
-        email = _require(users_path, index, item, "email", pattern=EMAIL, message="is not an email address")
-        if email.lower() in emails:
+        try:
+            check_user(item)
+        except UserError as exc:
+            raise SeedError(users_path, index, exc.field, exc.message) from None
+        email = item["email"].strip().lower()
+        if email in emails:
             raise SeedError(users_path, index, "email", f"duplicate email {email}")
-        emails.add(email.lower())
-        state = item.get("state", "registered")
-        if state not in USER_STATES:
-            raise SeedError(users_path, index, "state", f"must be one of {', '.join(USER_STATES)}")
-        if state != "invited":
-            _require(users_path, index, item, "password")
-        if state == "mfa_sms":
-            _require(users_path, index, item, "phone", pattern=PHONE, message="must be E.164, e.g. +33612345678")
-        elif item.get("phone") is not None:
-            _require(users_path, index, item, "phone", pattern=PHONE, message="must be E.164, e.g. +33612345678")
-        birth = item.get("birth_date")
-        if birth is not None and not isinstance(birth, datetime.date):
-            raise SeedError(users_path, index, "birth_date", "must be a date (YYYY-MM-DD)")
-        if item.get("totp_secret") is not None:
-            try:
-                pyotp.TOTP(item["totp_secret"]).now()
-            except Exception:
-                raise SeedError(users_path, index, "totp_secret", "must be base32") from None
+        emails.add(email)
     return tenant, clients, users
+
+
+USER_FIELDS = ("email", "state", "password", "phone", "name", "totp_secret", "locked", "locked_seconds", "invited",
+               "guest", "consents", "country", "birth_date", "idp")
+MAX_LOCKED_SECONDS = 10 * 366 * 86400
+
+
+class UserError(ValueError):
+    """A user entry refused: the field and what is wrong with it."""
+
+    def __init__(self, field, message):
+        super().__init__(f"'{field}' {message}")
+        self.field, self.message = field, message
+
+
+def check_user(item):
+    """Check one user entry, of a seed file or a control API body (one rule for both); raise UserError.
+
+    Every field has one type: a YAML `locked: 'no'` or a `consents` string is refused, not read as true
+    or as a list of characters.
+    """
+    def text(field, required=False, pattern=None, message="must be a string"):
+        value = item.get(field)
+        if value is None or value == "":
+            if required:
+                raise UserError(field, "is required")
+            return None
+        if not isinstance(value, str) or (pattern is not None and not pattern.match(value.strip())):
+            raise UserError(field, message)
+        return value
+
+    text("email", required=True, pattern=EMAIL, message="must be an email address")
+    state = item.get("state", "registered")
+    if not isinstance(state, str) or state not in USER_STATES:
+        raise UserError("state", f"must be one of {', '.join(USER_STATES)}")
+    text("password", required=state != "invited", message="must be a string")
+    text("phone", required=state == "mfa_sms", pattern=PHONE, message="must be E.164, e.g. +33612345678")
+    for field in ("name", "idp"):
+        text(field)
+    if text("country") is not None and not re.fullmatch(r"[A-Z]{2}", item["country"]):
+        raise UserError("country", "must be a two-letter country code, e.g. FR")
+    if text("totp_secret") is not None:
+        try:
+            pyotp.TOTP(item["totp_secret"]).now()
+        except Exception:
+            raise UserError("totp_secret", "must be base32") from None
+    for field in ("locked", "invited", "guest"):
+        if item.get(field) is not None and not isinstance(item[field], bool):
+            raise UserError(field, "must be true or false")
+    seconds = item.get("locked_seconds")
+    if seconds is not None and (type(seconds) is not int or not 0 < seconds <= MAX_LOCKED_SECONDS):
+        raise UserError("locked_seconds", f"must be a whole number of seconds, 1 to {MAX_LOCKED_SECONDS}")
+    consents = item.get("consents")
+    if consents is not None and (not isinstance(consents, list) or not all(isinstance(c, str) for c in consents)):
+        raise UserError("consents", "must be a list of client ids")
+    birth = item.get("birth_date")
+    if birth is not None and (not isinstance(birth, datetime.date) or isinstance(birth, datetime.datetime)):
+        raise UserError("birth_date", "must be a date (YYYY-MM-DD)")
 
 
 def read_certificates(folder, path, entry, item):
@@ -299,8 +393,10 @@ def read_settings(folder):
     except SettingsError as exc:
         raise SeedError(path, None, None, str(exc)) from None
     if "clock_offset_seconds" in data:
-        if type(data["clock_offset_seconds"]) is not int:
-            raise SeedError(path, None, "clock_offset_seconds", "must be an integer")
+        offset = data["clock_offset_seconds"]
+        if type(offset) is not int or abs(offset) > MAX_LOCKED_SECONDS:
+            raise SeedError(path, None, "clock_offset_seconds",
+                            "must be a whole number of seconds from real time, at most ten years")
         settings["clock_offset_seconds"] = data["clock_offset_seconds"]
     return settings
 
@@ -358,13 +454,14 @@ def load(folder, idp_url=None, client_url=None):
         if client.extra != extra:
             client.extra = extra
     db.session.flush()
+    _apply_registrations()
     for item in users:
         apply_user(tenant, item, method)
     invite_seeded_users(tenant, users, idp_url, client_url)
     for key, value in settings.items():
         Setting.put(key, value)
-    db.session.commit()
     tenants_changed()  # every worker reads the tenant and its clients again
+    db.session.commit()
     return tenant
 
 
@@ -373,10 +470,9 @@ def apply_user(tenant, item, method=None):
     method = method or current_app.config["IDP_PASSWORD_HASH"]
     email = item["email"].strip().lower()
     state = item.get("state", "registered")
+    # Two requests may create the same user at once: the database keeps one row, never a 500.
+    insert_missing(User, ("email",), email=email, tenant_id=tenant.id)
     user = User.by_email(email)
-    if user is None:
-        user = User(email=email, tenant_id=tenant.id)
-        db.session.add(user)
     user.tenant_id = tenant.id
     user.name = item.get("name") or user.name or email.split("@")[0]
     user.invited = bool(item.get("invited", state == "invited" or item.get("guest", False)))
@@ -409,9 +505,8 @@ def apply_user(tenant, item, method=None):
         exists = db.session.scalar(select(AuthenticatorAccount.id).where(AuthenticatorAccount.user_id == user.id))
         if exists is None:
             db.session.add(AuthenticatorAccount(user_id=user.id))
-    for client_id in item.get("consents", []):
-        if not db.session.scalar(select(Consent.id).where(Consent.user_id == user.id, Consent.client_id == client_id)):
-            db.session.add(Consent(user_id=user.id, client_id=client_id, scopes=["openid", "profile"]))
+    for client_id in item.get("consents") or []:
+        insert_missing(Consent, ("user_id", "client_id"), user_id=user.id, client_id=client_id, scopes=["openid", "profile"])
     return user
 
 
@@ -461,10 +556,87 @@ def app_home(tenant):
     return None
 
 
-def wipe():
-    """Delete every row of every table (the data folder's keys stay)."""
+# What a reset keeps: the signing keys and the session secret (earlier tokens still verify, every host keeps
+# signing with the same keys), and the versions, which must only ever grow for the caches to see the change.
+KEPT_TABLES = ("signing_key", "app_secret", "stamp")
+
+
+# Settings a wipe keeps: what `up` registered for the running Espace Client (its host and port).
+KEPT_SETTINGS = ("client_registrations",)
+
+
+def wipe(commit=True):
+    """Delete every row of every table but KEPT_TABLES and KEPT_SETTINGS.
+
+    Under a database-wide lock: a reset running beside another reset waits for it rather than breaking it.
+    commit=False leaves the transaction open for load() (see reset()).
+    """
+    from flask import g
+
+    from .database import lock_for_transaction
+
+    lock_for_transaction("reset")
     for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(table.delete())
+        if table.name in KEPT_TABLES:
+            continue
+        if table is Setting.__table__:
+            db.session.execute(table.delete().where(table.c.key.not_in(KEPT_SETTINGS)))
+        else:
+            db.session.execute(table.delete())
+    db.session.expunge_all()  # every row the session knew is gone
+    g.pop("settings", None)
     settings_changed()
-    db.session.commit()
     tenants_changed()
+    if commit:
+        db.session.commit()
+
+
+def reset(name_or_path, idp_url=None, client_url=None):
+    """Wipe the database and load a scenario, in one transaction; a scenario that is not valid wipes nothing."""
+    folder = resolve(name_or_path)
+    validate(folder)
+    read_settings(folder)
+    wipe(commit=False)
+    return load(folder, idp_url=idp_url, client_url=client_url)
+
+
+def register_client_urls(client_id, client_url):
+    """Add the Espace Client's redirect and post-logout URIs for the host and port it runs on (what `up` does).
+
+    Kept in a setting a reset keeps, so a reset (CLI or control API) applies them again: the running
+    Espace Client must not get AADSTS50011 after QA resets the database.
+    """
+    registrations = dict(Setting.get("client_registrations") or {})
+    urls = list(registrations.get(client_id, []))
+    if client_url not in urls:
+        registrations[client_id] = urls + [client_url]
+        Setting.put("client_registrations", registrations)
+    _apply_registration(client_id, client_url)
+    db.session.commit()
+
+
+def _apply_registrations():
+    for client_id, urls in (Setting.get("client_registrations") or {}).items():
+        for url in urls:
+            _apply_registration(client_id, url)
+
+
+def _apply_registration(client_id, client_url):
+    from urllib.parse import urlsplit
+
+    client = db.session.get(Client, client_id)
+    if client is None:
+        return
+    parts = urlsplit(client_url)
+    bases = [client_url.rstrip("/")]
+    if parts.hostname in ("localhost", "127.0.0.1"):
+        bases = [f"{parts.scheme}://{name}:{parts.port}" for name in ("localhost", "127.0.0.1")]
+    redirects = list(client.redirect_uris or [])
+    logouts = list(client.post_logout_redirect_uris or [])
+    for base in bases:
+        if f"{base}/auth/callback" not in redirects:
+            redirects.append(f"{base}/auth/callback")
+        if f"{base}/" not in logouts:
+            logouts.append(f"{base}/")
+    if redirects != client.redirect_uris or logouts != client.post_logout_redirect_uris:
+        client.redirect_uris, client.post_logout_redirect_uris = redirects, logouts  # the flush bumps "tenants"

@@ -1,31 +1,63 @@
-"""Stamp files in the data folder: a writer touches or replaces one, and every worker sees its version change."""
-import os
+"""Versions in the database (the `stamp` table, name -> integer) that tell every process, on every host, what changed.
 
-from flask import current_app
+Per-process caches (tenants and clients, QA settings, signing keys, the published documents) remember the version
+they were filled at and are dropped when it changes. A change bumps its version in its own transaction: a flush
+that adds, changes or deletes a Tenant or Client bumps "tenants", a Setting "settings" (see the listener below), so
+no writer can forget; bulk statements (reset's wipe) and key rotation bump explicitly. Being rows of the shared
+database, the versions reach every host, which a file in one host's data folder could not.
 
+Reading them costs one small query, made at most once per request (kept in flask.g).
+"""
+from flask import g, has_app_context
+from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
-def one_host():
-    """Whether one host holds the database (the embedded SQLite): only then can a stamp file here stand for it.
+from .extensions import db
 
-    Per-process caches of database rows are kept only then; a shared database may change from another host.
-    """
-    return current_app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
-
-
-def version(path):
-    """The version of a stamp file: (mtime in ns, inode), or None while it does not exist.
-
-    The inode tells apart a file replaced whole within one tick of the file system's clock.
-    """
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return stat.st_mtime_ns, stat.st_ino
+NAMES = ("tenants", "settings", "keys")
+SELECT = text("SELECT name, version FROM stamp")  # the `stamp` table of idp.models.Stamp, read whole
 
 
-def touch(path):
-    """Change a stamp file's version (creating it if needed)."""
-    with open(path, "a"):
-        pass
-    os.utime(path)
+def current():
+    """Return {name: version} as the database has it now, read once per app context (each request has its own)."""
+    if has_app_context() and "stamps" in g:
+        return g.stamps
+    with db.session.no_autoflush:  # a flush might bump a stamp: it is read first, then the request writes
+        versions = dict(db.session.execute(SELECT).all())
+    if has_app_context():
+        g.stamps = versions
+    return versions
+
+
+def version(name):
+    return current().get(name, 0)
+
+
+def bump(name, connection=None):
+    """Bump a version in the current transaction (the caller commits it with the change it stands for)."""
+    from .models import Stamp
+
+    target = connection if connection is not None else db.session
+    dialect = connection.dialect if connection is not None else db.session.get_bind().dialect
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    statement = insert(Stamp).values(name=name, version=1)
+    target.execute(statement.on_conflict_do_update(index_elements=[Stamp.name],
+                                                   set_={"version": Stamp.version + 1}))
+    if has_app_context():
+        g.pop("stamps", None)  # this request reads its own change
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_on_change(session, flush_context, instances):
+    """Bump "tenants" when a Tenant or Client row changes, "settings" when a Setting does, in the flush's transaction."""
+    from .models import Client, Setting, Tenant
+
+    changed = set()
+    for row in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(row, (Tenant, Client)):
+            changed.add("tenants")
+        elif isinstance(row, Setting):
+            changed.add("settings")
+    for name in sorted(changed):
+        bump(name, session.connection())

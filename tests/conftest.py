@@ -1,8 +1,10 @@
 """Fixtures: an app on a temporary data folder, its test client, page helpers over BeautifulSoup, a live server."""
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,11 +28,16 @@ PASSWORD = "Demo-2026!"
 
 @pytest.fixture
 def app(tmp_path):
+    yield from make_app(tmp_path, os.environ.get("IDP_TEST_DATABASE_URL"))
+
+
+def make_app(tmp_path, database_url=None):
+    """The `app` fixture's body: an app on a temporary data folder, on SQLite or on database_url (wiped first)."""
     config = {"TESTING": True, "IDP_DATA_DIR": str(tmp_path / "data"), "IDP_PASSWORD_HASH": FAST_HASH,
               "IDP_CAPTCHA": "puzzle", "SECRET_KEY": "test-secret"}
     # IDP_TEST_DATABASE_URL runs the in-process tests on another database (e.g. PostgreSQL), wiped per test.
-    if os.environ.get("IDP_TEST_DATABASE_URL"):
-        config["IDP_DATABASE_URL"] = os.environ["IDP_TEST_DATABASE_URL"]
+    if database_url:
+        config["IDP_DATABASE_URL"] = database_url
     app = create_app(config)
     with app.app_context():
         if "IDP_DATABASE_URL" in config:
@@ -153,3 +160,67 @@ def client_libraries_server(tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+POSTGRES_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+
+
+class PostgresServer:
+    """A real PostgreSQL server (Debian's `postgresql` package) in a temporary folder, on a free port.
+
+    PostgreSQL refuses to run as root, as the tests do here and in CI: then the server runs as the
+    package's `postgres` user (runuser). Clients connect over TCP on loopback, trusted (a throwaway cluster).
+    """
+
+    def __init__(self):
+        if not POSTGRES_BIN:
+            raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql (.ci/run does it)")
+        self.bin = POSTGRES_BIN[-1].parent
+        self.folder = Path(tempfile.mkdtemp(prefix="idp-postgres-"))
+        self.port = free_port()
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(self.folder, "postgres")
+
+    def run(self, *args):
+        result = subprocess.run([*self.as_user, *args], capture_output=True, text=True, timeout=120, cwd=self.folder)
+        if result.returncode:
+            raise RuntimeError(f"{args[0]} failed: {result.stdout}{result.stderr}")
+        return result
+
+    def start(self):
+        data = self.folder / "data"
+        self.run(str(self.bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                 "--no-sync")
+        options = f"-p {self.port} -k {self.folder} -h 127.0.0.1 -c fsync=off -c max_connections=200"
+        self.run(str(self.bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(self.folder / "server.log"),
+                 "-w", "-t", "60", "start")
+        return self
+
+    def create_database(self, name):
+        """Create a database; return its SQLAlchemy URL (psycopg 3)."""
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
+                             autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def stop(self):
+        self.run(str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (tests fail, never skip, if it cannot start)."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres):
+    """The URL of a database on the session's PostgreSQL server, for the in-process tests (wiped per test)."""
+    return postgres.create_database("idp_tests")

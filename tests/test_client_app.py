@@ -30,8 +30,9 @@ TILES = {
 
 
 def make_app(tmp_path, authority=None, **extra):
+    # CLIENT_ADMIN_PASSWORD as an operator sets it (without it, a random one; see tests/test_security.py).
     config = {"TESTING": True, "CLIENT_DATA_DIR": str(tmp_path / "client-data"), "SECRET_KEY": "client-test-secret",
-              "CLIENT_BASE_URL": BASE}
+              "CLIENT_BASE_URL": BASE, "CLIENT_ADMIN_PASSWORD": "admin"}
     if authority:
         config["CLIENT_AUTHORITY"] = authority
     config.update(extra)

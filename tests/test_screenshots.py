@@ -237,7 +237,8 @@ def walk_the_espace_client(page, camera, espace):
     camera.shot(page, "client-appointment-sent")
     page.goto(f"{base}/admin/invitations")
     camera.shot(page, "client-admin-login")
-    page.fill("#password", espace.app.config["CLIENT_ADMIN_PASSWORD"])
+    # The random password the Espace Client made at its first start (no CLIENT_ADMIN_PASSWORD here).
+    page.fill("#password", espace.app.config["CLIENT_ADMIN_PASSWORD"] or espace.app.config["CLIENT_ADMIN_PASSWORD_CREATED"])
     click(page, 'main button[type="submit"]')
     camera.shot(page, "client-admin-invitations")
 

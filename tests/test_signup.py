@@ -353,7 +353,7 @@ def test_captcha_shows_choices_without_the_answer_marked(app, browser):
     choices = page.testids("captcha-choice")
     assert 4 <= len(choices) <= 6
     assert all(c["type"] == "radio" and c["name"] == "choice" for c in choices)
-    assert all(page.soup.find("label", attrs={"for": c["id"]}).find("svg") for c in choices)
+    assert all(page.soup.find("label", attrs={"for": c["id"]}).find("img") for c in choices)
     answer = answer_of(app, page)
     assert answer in [c["value"] for c in choices]
     html = page.response.get_data(as_text=True)

@@ -1,13 +1,14 @@
 """The returning sign-in screens: account-picker, email, password, kmsi, app-consent (journey.md)."""
-from datetime import timedelta
-
-from flask import Blueprint, current_app, session
+from flask import Blueprint, session
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import BooleanField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, Regexp
 
 from .. import clock, invitations
+from ..devices import attempts
+from ..database import insert_missing
 from ..extensions import db
 from ..journey.recorder import record
 from ..models import Consent, User
@@ -110,11 +111,8 @@ def password(flow):
             error, code = locked_message(), 50053
         elif not form.validate():
             error = _("Entrez votre mot de passe.")
-        elif not user.check_password(form.passwd.data):
-            user.failed_logins += 1
-            if user.failed_logins >= current_app.config["IDP_LOCKOUT_THRESHOLD"]:
-                user.locked_until = clock.now() + timedelta(seconds=current_app.config["IDP_LOCKOUT_SECONDS"])
-                user.failed_logins = 0
+        elif (result := attempts.check_password(user, form.passwd.data)) != "ok":
+            if result == "locked" or user.is_locked():
                 error, code = locked_message(), 50053
             else:
                 error, code = _("Votre compte ou mot de passe est incorrect. Si vous ne vous souvenez pas de "
@@ -122,8 +120,6 @@ def password(flow):
             record(flow.id, "error", "password", {"code": code})
             db.session.commit()
         else:
-            user.failed_logins = 0
-            user.locked_until = None
             sign_in(flow, "pwd")
             flow.set(password_ok=True, force_login=False)
             return go_next(flow)
@@ -161,10 +157,10 @@ def app_consent(flow):
         if form.cancel.data and not form.accept.data:
             record(flow.id, "input", "app-consent", {"answer": "cancel"})
             return authz.deny(flow, AADError("access_denied", 65004))
-        consent = db.session.query(Consent).filter_by(user_id=flow.user_id, client_id=flow.client_id).first()
-        if consent is None:
-            consent = Consent(user_id=flow.user_id, client_id=flow.client_id)
-            db.session.add(consent)
+        # The same user may consent from two browsers at once: the database keeps one row, never a 500.
+        insert_missing(Consent, ("user_id", "client_id"), user_id=flow.user_id, client_id=flow.client_id, scopes=[])
+        consent = db.session.scalars(select(Consent).filter_by(user_id=flow.user_id, client_id=flow.client_id)
+                                     .execution_options(populate_existing=True)).one()
         # Consent adds up, as Microsoft's: what the app was granted before stays granted.
         known = list(consent.scopes or [])
         consent.scopes = known + [s for s in (flow.params.get("scope") or "").split() if s not in known]

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 
 from .. import clock
-from ..devices import authenticator
+from ..devices import attempts, authenticator
 from ..devices import otp as codes
 from ..extensions import db
 from ..i18n import N_
@@ -70,6 +70,12 @@ PUSH_ERRORS = {
 }
 
 
+def push_error(status):
+    if status == "throttled":
+        return attempts.message()
+    return _(PUSH_ERRORS[status]) if status in PUSH_ERRORS else None
+
+
 @bp.route("/<flow_id>/push", methods=["GET", "POST"])
 @screen("mfa-push")
 def push(flow):
@@ -80,26 +86,35 @@ def push(flow):
         if action == "signInAnotherWay":
             return another_way(flow)
         if action == "resend":
-            request = authenticator.send_push(flow.user, flow.id)
+            try:
+                request = authenticator.send_push(flow.user, flow.id)
+            except attempts.Throttled:
+                record(flow.id, "error", "mfa-push", {"status": "throttled"})
+                db.session.commit()
+                return render_screen("mfa/push.html", flow, form, error=attempts.message(), push=request,
+                                     push_status="throttled")
             flow.set(mfa_push_id=request.id)
             return go_next(flow)
         status = authenticator.status(request)
         if status == "approved":
             mark_mfa_done(flow)
             return go_next(flow)
-        error = _(PUSH_ERRORS[status]) if status in PUSH_ERRORS else _(
+        error = push_error(status) or _(
             "Nous n'avons pas encore reçu votre approbation. Entrez le nombre affiché dans l'application "
             "Microsoft Authenticator et approuvez la demande.")
         record(flow.id, "error", "mfa-push", {"status": status})
         db.session.commit()
         return render_screen("mfa/push.html", flow, form, error=error, push=request, push_status=status)
+    status = None
     if request is None:
-        request = authenticator.send_push(flow.user, flow.id)
-        flow.set(mfa_push_id=request.id)
-    status = authenticator.status(request)
+        try:
+            request = authenticator.send_push(flow.user, flow.id)
+            flow.set(mfa_push_id=request.id)
+        except attempts.Throttled:
+            status = "throttled"
+    status = status or authenticator.status(request)
     db.session.commit()
-    error = _(PUSH_ERRORS[status]) if status in PUSH_ERRORS else None
-    return render_screen("mfa/push.html", flow, form, error=error, push=request, push_status=status)
+    return render_screen("mfa/push.html", flow, form, error=push_error(status), push=request, push_status=status)
 
 
 def otp_kind(flow):
@@ -116,6 +131,10 @@ OTP_ERRORS = {
 }
 
 
+def otp_error(result):
+    return attempts.message() if result == "throttled" else _(OTP_ERRORS[result])
+
+
 @bp.route("/<flow_id>/otp", methods=["GET", "POST"])
 @screen("mfa-otp")
 def otp(flow):
@@ -130,24 +149,30 @@ def otp(flow):
         if action == "signInAnotherWay":
             return another_way(flow)
         if action == "resend-code" and kind == "sms":
-            codes.send_sms_code(flow, user.phone, SMS_PURPOSE)
             record(flow.id, "input", "mfa-otp", {"action": "resend-code"})
+            try:
+                codes.send_sms_code(flow, user.phone, SMS_PURPOSE)
+                info = _("Un nouveau code a été envoyé.")
+            except attempts.Throttled:
+                error = attempts.message()
             db.session.commit()
-            info = _("Un nouveau code a été envoyé.")
         else:
             if kind == "sms":
                 result = codes.check_sms_code(flow, SMS_PURPOSE, form.otc.data)
             else:
-                result = codes.check_totp(user, user.totp_secret, form.otc.data)
+                result = codes.check_totp(user, user.totp_secret, form.otc.data, flow=flow)
             record(flow.id, "input", "mfa-otp", {"otc": "", "kind": kind, "result": result})
             if result == "ok":
                 mark_mfa_done(flow)
                 return go_next(flow)
-            error = _(OTP_ERRORS[result])
+            error = otp_error(result)
             db.session.commit()
     elif kind == "sms" and not flow.get("mfa_sms_sent"):
-        codes.send_sms_code(flow, user.phone, SMS_PURPOSE)
-        flow.set(mfa_sms_sent=True)
+        try:
+            codes.send_sms_code(flow, user.phone, SMS_PURPOSE)
+            flow.set(mfa_sms_sent=True)
+        except attempts.Throttled:
+            error = attempts.message()
         db.session.commit()
     return render_screen("mfa/otp.html", flow, form, error=error, info=info, kind=kind,
                          masked_phone=codes.masked(user.phone), can_choose=len(methods(user)) > 1)

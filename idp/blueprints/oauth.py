@@ -255,12 +255,14 @@ def logout(tenant):
     session.permanent = False
     allowed = set()
     claims = tokens.decode(hint) if hint else None
-    clients = [db.session.get(Client, claims["aud"])] if claims else db.session.scalars(
+    clients = [db.session.get(Client, claims["aud"])] if claims and isinstance(claims.get("aud"), str) else db.session.scalars(
         select(Client).where(Client.tenant_id == tenant.id)).all()
     for client in filter(None, clients):
-        allowed.update(client.post_logout_redirect_uris or [])
-        allowed.update(_origins([*client.redirect_uris, *(client.spa_redirect_uris or [])]))
-    if target and (redirects.registered(allowed, target) or redirects.registered(allowed, _origin(target) + "/")):
+        # Exactly a registered URI (post-logout, redirect or SPA redirect; any port of a loopback one), or the
+        # root of a SPA's origin (MSAL.js goes back to the page it runs on): never another path of the origin.
+        allowed.update(client.post_logout_redirect_uris or [], client.redirect_uris or [], client.spa_redirect_uris or [])
+        allowed.update(_origins(client.spa_redirect_uris or []))
+    if target and redirects.registered(allowed, target):
         state = request.values.get("state")
         from authlib.common.urls import add_params_to_uri
 
@@ -326,7 +328,7 @@ def graph_me_photo(token):
 @bp.route("/error")
 def error_code():
     code = request.args.get("code", "")
-    if not code.isdigit() or int(code) not in MESSAGES:
+    if not (code.isascii() and code.isdigit()) or int(code) not in MESSAGES:  # '²' is a "digit" int() refuses
         abort(404)
     text = MESSAGES[int(code)].replace("{", "").replace("}", "")
     return render_template("login/error_code.html", code=code, text=text)

@@ -3,6 +3,8 @@
 `/_emulator/phone/{phone-or-email}` opens the phone of a number or of a user. Plain forms that work
 without JavaScript; the logic lives in idp.devices.phone and idp.devices.authenticator.
 """
+from collections.abc import Mapping
+
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -24,6 +26,8 @@ RESULTS = {
     "denied": N_("Demande refusée."),
     "wrong_number": N_("Le nombre ne correspond pas à celui affiché sur l'écran de connexion. La demande a été refusée."),
     "expired": N_("Cette demande a expiré."),
+    # Too many wrong numbers for this account (idp.devices.attempts): refused, and none is sent for a while.
+    "throttled": N_("Trop de nombres incorrects : la demande a été refusée. Réessayez plus tard."),
     "none": N_("Aucune demande en attente."),
 }
 
@@ -134,7 +138,9 @@ def status(key):
 def activate(activation):
     """The activation URL of the QR code, as the real app calls it (code in the form or JSON body)."""
     data = request.get_json(silent=True) if request.is_json else request.form
-    account = authenticator.activate(activation, (data or {}).get("code"))
+    if not isinstance(data, Mapping):  # a JSON number, list or string: no code in it
+        data = {}
+    account = authenticator.activate(activation, data.get("code"))
     db.session.commit()
     if account is None:
         return jsonify({"error": "unknown or expired activation, or wrong code"}), 404

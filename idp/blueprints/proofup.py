@@ -15,7 +15,7 @@ from wtforms import StringField
 
 from .. import clock
 from ..countries import calling_codes, dial_codes, region_for_dial_code
-from ..devices import authenticator, otp
+from ..devices import attempts, authenticator, otp
 from ..extensions import db
 from ..i18n import N_, current_locale
 from ..journey import next_screen
@@ -145,7 +145,10 @@ def app_qr(flow):
         if (response := step_button(flow, action, back="proofup-app-setup")) is not None:
             return response
         if authenticator.account_for_activation(current.get("activation")) is not None:
-            request = authenticator.send_push(flow.user, flow.id)
+            try:
+                request = authenticator.send_push(flow.user, flow.id)
+            except attempts.Throttled:
+                return move(flow, "proofup-app-try", push_id=None)
             return move(flow, "proofup-app-try", push_id=request.id)
         error = _("Nous n'avons pas encore détecté l'application. Scannez le code QR avec l'application "
                   "Microsoft Authenticator (« + », « Compte professionnel ou scolaire », « Scanner un code QR »), "
@@ -168,6 +171,8 @@ PUSH_ERRORS = {
 
 
 def push_error(status):
+    if status == "throttled":
+        return attempts.message()
     return _(PUSH_ERRORS[status]) if status in PUSH_ERRORS else None
 
 
@@ -181,7 +186,12 @@ def app_try(flow):
         if (response := step_button(flow, action, back="proofup-app-qr")) is not None:
             return response
         if action == "resend":
-            request = authenticator.send_push(flow.user, flow.id)
+            try:
+                request = authenticator.send_push(flow.user, flow.id)
+            except attempts.Throttled:
+                record(flow.id, "error", "proofup-app-try", {"status": "throttled"})
+                db.session.commit()
+                return page("app_try", flow, form, error=attempts.message(), push=request, push_status="throttled")
             return move(flow, "proofup-app-try", push_id=request.id)
         status = authenticator.status(request)
         if status == "approved":
@@ -222,7 +232,7 @@ def totp_qr(flow):
         action = form.action.data
         if (response := step_button(flow, action, back="proofup-app-intro")) is not None:
             return response
-        result = otp.check_totp(flow.user, secret, form.otc.data)
+        result = otp.check_totp(flow.user, secret, form.otc.data, flow=flow)
         record(flow.id, "input", "proofup-totp-qr", {"otc": "", "result": result})
         if result == "ok":
             return move(flow, "proofup-success", method="totp")
@@ -233,6 +243,8 @@ def totp_qr(flow):
 
 
 def totp_error(result):
+    if result == "throttled":
+        return attempts.message()
     if result == "invalid":
         return _("Entrez le code à 6 chiffres affiché dans votre application d'authentification.")
     if result == "reused":
@@ -276,7 +288,11 @@ def sms_phone(flow):
         number, national = parse_phone(form.country_code.data, form.phone_number.data)
         record(flow.id, "input", "proofup-sms-phone", {"country-code": form.country_code.data, "valid": bool(number)})
         if number:
-            otp.send_sms_code(flow, number, SMS_PURPOSE)
+            try:
+                otp.send_sms_code(flow, number, SMS_PURPOSE)
+            except attempts.Throttled:
+                number, national = None, attempts.message()
+        if number:
             dial = form.country_code.data.lstrip("+")
             return move(flow, "proofup-sms-code", method="sms",
                         phone={"dial": dial, "national": national, "e164": number})
@@ -308,16 +324,19 @@ def sms_code(flow):
         if (response := step_button(flow, action, back="proofup-sms-phone")) is not None:
             return response
         if action == "resend-code":
-            otp.send_sms_code(flow, phone["e164"], SMS_PURPOSE)
             record(flow.id, "input", "proofup-sms-code", {"action": "resend-code"})
+            try:
+                otp.send_sms_code(flow, phone["e164"], SMS_PURPOSE)
+                info = _("Un nouveau code a été envoyé.")
+            except attempts.Throttled:
+                error = attempts.message()
             db.session.commit()
-            info = _("Un nouveau code a été envoyé.")
         else:
             result = otp.check_sms_code(flow, SMS_PURPOSE, form.otc.data)
             record(flow.id, "input", "proofup-sms-code", {"otc": "", "result": result})
             if result == "ok":
                 return move(flow, "proofup-sms-verified")
-            error = _(SMS_ERRORS[result])
+            error = attempts.message() if result == "throttled" else _(SMS_ERRORS[result])
             db.session.commit()
     return page("sms_code", flow, form, error=error, info=info, phone=phone)
 

@@ -3,7 +3,7 @@ import functools
 
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.orm import lazyload
 from werkzeug.routing import BuildError
 from wtforms import StringField
@@ -86,8 +86,33 @@ def session_account(flow):
     return cache[key]
 
 
+def renew_browser(flow):
+    """Give this browser a new session id at sign-in; the old id no longer names anything (session fixation).
+
+    An ESTSAUTH cookie planted in a victim's browser would otherwise carry the victim's sign-in to whoever
+    planted it (prompt=none then yields a code for the victim). The accounts and open flows of the old id
+    move to the new one, so the account picker and other tabs carry on.
+    """
+    old = flow.browser_id
+    browser = BrowserSession(accounts=[])
+    db.session.add(browser)
+    db.session.flush()  # the new row exists before rows point to it
+    moved = {"synchronize_session": "evaluate"}  # the flow and accounts already loaded follow
+    db.session.execute(update(SessionAccount).where(SessionAccount.browser_id == old).values(browser_id=browser.id),
+                       execution_options=moved)
+    db.session.execute(update(Flow).where(Flow.browser_id == old).values(browser_id=browser.id), execution_options=moved)
+    db.session.execute(delete(BrowserSession).where(BrowserSession.id == old), execution_options=moved)
+    session["bsid"] = browser.id
+    cache = g.get("session_accounts", {})
+    g.session_accounts = {(browser.id if b == old else b, u): a for (b, u), a in cache.items()}
+    if g.get("accounts_of") == old:
+        g.accounts_of = browser.id
+    return browser
+
+
 def sign_in(flow, amr="pwd"):
-    """Mark the flow's user as signed in on this browser (password or account creation)."""
+    """Mark the flow's user as signed in on this browser (password or account creation), under a new session id."""
+    renew_browser(flow)
     account = session_account(flow)
     now = clock.now()
     if account is None:

@@ -7,14 +7,13 @@ from babel.dates import get_month_names
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from markupsafe import Markup
 from werkzeug.security import generate_password_hash
 from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import Length
 
 from .. import clock, settings as qa
 from ..countries import DEFAULT as DEFAULT_COUNTRY, countries, is_country
-from ..devices import email_codes
+from ..devices import attempts, email_codes
 from ..extensions import db
 from ..i18n import current_locale
 from ..journey import captcha
@@ -160,7 +159,10 @@ def profile(flow):
                                               clock.now().date())
             if kind is None:
                 flow.set(signup={**_signup(flow), "country": form.country.data, "birth_date": result.isoformat()})
-                email_codes.issue(flow)
+                try:
+                    email_codes.issue(flow)
+                except attempts.Throttled:
+                    pass  # the next screen, finding no code, says to try later
                 return go_next(flow)
             error = result
         record(flow.id, "error", "signup-profile", {"reason": kind})
@@ -182,6 +184,7 @@ CODE_ERRORS = {
                           "pour recevoir un nouveau code."),
     "missing": lambda: _("Aucun code valable n'est en attente. Cliquez sur « réessayez » pour recevoir un "
                          "nouveau code."),
+    "throttled": lambda: attempts.message(),
 }
 
 
@@ -192,7 +195,10 @@ def verify_email(flow):
     error = kind = None
     if request.method == "GET" and email_codes.current(flow) is None:
         # Resumed at this step without a code (never sent): send one now.
-        email_codes.issue(flow)
+        try:
+            email_codes.issue(flow)
+        except attempts.Throttled:
+            kind, error = "throttled", attempts.message()
         db.session.commit()
     if form.is_submitted():
         form.validate()
@@ -216,7 +222,13 @@ def resend_code(flow):
     form = FlaskForm()
     if form.validate_on_submit():
         record(flow.id, "input", "resend-code", {})
-        email_codes.issue(flow)
+        try:
+            email_codes.issue(flow)
+        except attempts.Throttled:
+            record(flow.id, "error", "signup-verify-email", {"reason": "throttled"})
+            db.session.commit()
+            return render_screen("signup/verify_email.html", flow, VerifyEmailForm(), error=attempts.message(),
+                                 error_kind="throttled", notice=None)
         db.session.commit()
         return redirect(url_for("signup.verify_email", flow_id=flow.id, resent=1))
     return redirect(url_for("signup.verify_email", flow_id=flow.id))
@@ -271,7 +283,7 @@ def captcha_view(flow):
                      if outcome == "wrong" else
                      _("Nous n'avons pas pu vérifier votre réponse. Veuillez résoudre cette nouvelle énigme."))
     puzzle = captcha.build(state["seed"])
-    choices = [(c.value, Markup(c.svg)) for c in puzzle.choices]
+    choices = [(c.value, c.data_uri) for c in puzzle.choices]
     support = captcha_support(flow.tenant) if captcha.show_support(state, mode) else None
     return render_screen("signup/captcha.html", flow, form, error=error, error_kind=kind, mode=mode, state=state,
                          puzzle=puzzle, choices=choices, support=support)

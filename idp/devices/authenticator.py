@@ -13,7 +13,7 @@ from ..extensions import db
 from ..journey.recorder import record
 from ..models import AuthenticatorAccount, Flow, PushRequest
 from ..trainer import demo
-from . import messages, push
+from . import attempts, messages, push
 
 QR_SCREEN = "proofup-app-qr"
 # A notification the push fault "timeout" keeps from the phone: it only expires.
@@ -104,7 +104,11 @@ def account_secret(account):
 # --- notifications (number matching) --------------------------------------------------------------
 
 def send_push(user, flow_id=None):
-    """Send a new notification to the user's app with a 2-digit number to match; older pending ones expire."""
+    """Send a new notification to the user's app with a 2-digit number to match; older pending ones expire.
+
+    Raises attempts.Throttled when too many were sent, or too many wrong numbers typed, for this account.
+    """
+    attempts.require("push_send", attempts.subjects(user=user), also_cooling="push_number")
     now = clock.now()
     for old in db.session.scalars(select(PushRequest).where(PushRequest.user_id == user.id,
                                                             PushRequest.status.in_(("pending", UNDELIVERED)))):

@@ -1,4 +1,8 @@
-"""The 4-digit code that confirms the email of a new Microsoft account: issued hashed, checked, mailed."""
+"""The 4-digit code that confirms the email of a new Microsoft account: issued hashed, checked, mailed.
+
+A code allows MAX_ATTEMPTS tries; the account and the flow allow attempts.CODE_LIMIT wrong codes in all,
+whatever the number of codes sent (attempts.py), so sending a new code never brings back tries.
+"""
 import hashlib
 import hmac
 import secrets
@@ -6,13 +10,14 @@ from datetime import timedelta
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .. import clock
 from ..extensions import db
 from ..i18n import N_
 from ..models import OneTimeCode
 from ..trainer import demo
+from . import attempts
 from .messages import send_email
 
 PURPOSE = "email_verify"
@@ -38,7 +43,12 @@ def current(flow):
 
 
 def issue(flow):
-    """Create a new code for the flow's email (the previous one stops counting) and mail it."""
+    """Create a new code for the flow's email (the previous one stops counting) and mail it.
+
+    Raises attempts.Throttled when this account or flow has asked for too many codes, or is cooling down
+    after too many wrong ones.
+    """
+    attempts.require("email_send", attempts.subjects(flow=flow), also_cooling="email_code")
     code = demo.email_code() or f"{secrets.randbelow(10 ** DIGITS):0{DIGITS}d}"
     now = clock.now()
     db.session.add(OneTimeCode(flow_id=flow.id, user_id=flow.user_id, purpose=PURPOSE, destination=flow.email,
@@ -51,16 +61,23 @@ def issue(flow):
 
 
 def verify(flow, typed):
-    """Check a typed code; return "ok", "wrong", "expired", "too_many" or "missing"."""
+    """Check a typed code; return "ok", "wrong", "expired", "too_many", "missing" or "throttled"."""
     row = current(flow)
-    if row is None:
+    if row is None or row.used_at is not None:
         return "missing"
-    if row.used_at is not None or row.attempts >= MAX_ATTEMPTS:
-        return "too_many" if row.attempts >= MAX_ATTEMPTS else "missing"
+    if row.attempts >= MAX_ATTEMPTS:
+        return "too_many"
     if row.expires_at <= clock.now():
         return "expired"
-    if hmac.compare_digest(row.code_hash, _hash(flow.id, typed)):
-        row.used_at = clock.now()
-        return "ok"
-    row.attempts += 1
-    return "too_many" if row.attempts >= MAX_ATTEMPTS else "wrong"
+
+    def compare():
+        if hmac.compare_digest(row.code_hash, _hash(flow.id, typed)):
+            # Used once, even by two requests at once.
+            used = db.session.execute(update(OneTimeCode).where(OneTimeCode.id == row.id, OneTimeCode.used_at.is_(None))
+                                      .values(used_at=clock.now()))
+            return "ok" if used.rowcount == 1 else "missing"
+        tries = db.session.execute(update(OneTimeCode).where(OneTimeCode.id == row.id)
+                                   .values(attempts=OneTimeCode.attempts + 1).returning(OneTimeCode.attempts)).scalar()
+        return "too_many" if tries >= MAX_ATTEMPTS else "wrong"
+
+    return attempts.guarded("email_code", attempts.subjects(flow=flow), compare)[0]

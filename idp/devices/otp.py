@@ -1,6 +1,8 @@
 """One-time codes of the MFA methods: TOTP (checked against the emulator clock, never twice) and SMS codes.
 
-No Flask request in here: the proof-up and MFA screens, the phone and the control API share it.
+Every check and every SMS sent is counted per account and flow (attempts.py): a few wrong codes in all,
+whatever the number of codes sent, then a cool-down that grows. No Flask request in here: the proof-up and
+MFA screens, the phone and the control API share it.
 """
 import hashlib
 import hmac
@@ -14,14 +16,15 @@ from sqlalchemy import select, update
 from .. import clock
 from ..extensions import db
 from ..i18n import N_
-from ..models import OneTimeCode
+from ..models import OneTimeCode, User
 from ..trainer import demo
-from . import messages
+from . import attempts, messages
 
 INTERVAL = 30
 DIGITS = 6
 SMS_LIFETIME = timedelta(minutes=10)
-SMS_MAX_ATTEMPTS = 5
+# Wrong tries per SMS code, below attempts.CODE_LIMIT (per account, across codes): a new code brings no tries.
+SMS_MAX_ATTEMPTS = 3
 # Translated when sent, in the journey's language.
 SMS_TEXT = N_("Utilisez le code de vérification %(code)s pour l'authentification Microsoft.")
 
@@ -42,26 +45,30 @@ def provisioning_uri(secret, email, issuer):
     return totp(secret).provisioning_uri(name=email, issuer_name=issuer)
 
 
-def check_totp(user, secret, code):
-    """Check a TOTP code (±1 step) for a user: "ok", "wrong", "reused" or "invalid" (not 6 digits).
+def check_totp(user, secret, code, flow=None):
+    """Check a TOTP code (±1 step) for a user: "ok", "wrong", "reused", "invalid" (not 6 digits) or "throttled".
 
-    The time step of an accepted code is kept in user.extra so the same code never works twice.
+    The time step of an accepted code is kept in user.totp_last_step, moved forward by one conditional
+    UPDATE: of two sign-ins sending the same code at once, exactly one is accepted.
     """
     code = (code or "").replace(" ", "")
-    if not secret:
-        return "wrong"
     if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
         return "invalid"
-    generator = totp(secret)
-    now_step = generator.timecode(clock.timestamp())
-    last = int((user.extra or {}).get("totp_last_step", -1))
-    for step in (now_step - 1, now_step, now_step + 1):
-        if hmac.compare_digest(code, generator.generate_otp(step)):
-            if step <= last:
-                return "reused"
-            user.extra = {**(user.extra or {}), "totp_last_step": step}
-            return "ok"
-    return "wrong"
+
+    def compare():
+        if not secret:
+            return "wrong"
+        generator = totp(secret)
+        now_step = generator.timecode(clock.timestamp())
+        for step in (now_step - 1, now_step, now_step + 1):
+            if hmac.compare_digest(code, generator.generate_otp(step)):
+                moved = db.session.execute(update(User).where(
+                    User.id == user.id, (User.totp_last_step.is_(None)) | (User.totp_last_step < step),
+                ).values(totp_last_step=step))
+                return "ok" if moved.rowcount == 1 else "reused"
+        return "wrong"
+
+    return attempts.guarded("totp", attempts.subjects(user=user, flow=flow), compare)[0]
 
 
 # --- SMS codes ------------------------------------------------------------------------------------
@@ -78,8 +85,10 @@ def _matches(code, stored):
 def send_sms_code(flow, number, purpose, user=None):
     """Send a new 6-digit code by SMS to `number` for this flow (older codes for the same purpose stop working).
 
-    Only a hash is stored. Returns the Message, or None when the sms fault drops it.
+    Only a hash is stored. Returns the Message, or None when the sms fault drops it. Raises attempts.Throttled
+    when this account or flow asked for too many codes, or is cooling down after too many wrong ones.
     """
+    attempts.require("sms_send", attempts.subjects(user=user, flow=flow), also_cooling="sms_code")
     now = clock.now()
     db.session.execute(update(OneTimeCode).where(
         OneTimeCode.flow_id == flow.id, OneTimeCode.purpose == purpose, OneTimeCode.used_at.is_(None),
@@ -92,7 +101,7 @@ def send_sms_code(flow, number, purpose, user=None):
 
 
 def check_sms_code(flow, purpose, code):
-    """Check the code typed for this flow: "ok", "wrong", "expired", "locked", "invalid" or "missing"."""
+    """Check the code typed for this flow: "ok", "wrong", "expired", "locked", "invalid", "missing" or "throttled"."""
     code = (code or "").replace(" ", "")
     row = db.session.scalar(select(OneTimeCode).where(
         OneTimeCode.flow_id == flow.id, OneTimeCode.purpose == purpose, OneTimeCode.used_at.is_(None),
@@ -105,11 +114,18 @@ def check_sms_code(flow, purpose, code):
         return "expired"
     if row.attempts >= SMS_MAX_ATTEMPTS:
         return "locked"
-    if not _matches(code, row.code_hash):
-        row.attempts += 1
-        return "locked" if row.attempts >= SMS_MAX_ATTEMPTS else "wrong"
-    row.used_at = clock.now()
-    return "ok"
+
+    def compare():
+        if _matches(code, row.code_hash):
+            # Used once, even by two requests at once.
+            used = db.session.execute(update(OneTimeCode).where(OneTimeCode.id == row.id, OneTimeCode.used_at.is_(None))
+                                      .values(used_at=clock.now()))
+            return "ok" if used.rowcount == 1 else "missing"
+        tries = db.session.execute(update(OneTimeCode).where(OneTimeCode.id == row.id)
+                                   .values(attempts=OneTimeCode.attempts + 1).returning(OneTimeCode.attempts)).scalar()
+        return "locked" if tries >= SMS_MAX_ATTEMPTS else "wrong"
+
+    return attempts.guarded("sms_code", attempts.subjects(flow=flow), compare)[0]
 
 
 def masked(number):

@@ -8,6 +8,7 @@ from .. import clock
 from ..extensions import db
 from ..journey.recorder import record
 from ..models import PushRequest
+from . import attempts
 
 
 def pending(user):
@@ -25,16 +26,22 @@ def pending(user):
 
 
 def answer(push, approve, number=None):
-    """Approve (with the number typed in the app) or deny a notification; return its new status."""
+    """Approve (with the number typed in the app) or deny a notification; return its new status.
+
+    Numbers typed are counted per account (attempts.py): after a few wrong ones the notification is refused
+    ("throttled") and no new one is sent until the cool-down ends.
+    """
     now = clock.now()
     if push.expires_at <= now:
         push.status = "expired"
     elif not approve:
         push.status = "denied"
-    elif number is not None and int(number) != push.number:
-        push.status = "wrong_number"
+    elif number is not None:
+        outcome = attempts.guarded("push_number", attempts.subjects(user_id=push.user_id),
+                                   lambda: "ok" if int(number) == push.number else "wrong")[0]
+        push.status = {"ok": "approved", "throttled": "throttled"}.get(outcome, "wrong_number")
     else:
         push.status = "approved"
-    push.answered_at = now
+    push.answered_at = clock.now()
     record(push.flow_id, "device", "push-" + push.status.replace("_", "-"))
     return push.status

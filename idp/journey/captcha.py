@@ -1,14 +1,21 @@
-"""The offline captcha: server-drawn SVG puzzles, rounds, and the QA modes (puzzle, auto, loop).
+"""The offline captcha: server-drawn puzzles, rounds, and the QA modes (puzzle, auto, loop).
 
 Plain Python with no Flask request. A puzzle's state is a small JSON dict kept in the flow
 (`flow.state["captcha"]`); the page is drawn again from its seed, so a refresh or another worker
 shows the same round. The answer is kept in that state (never rendered) so the control API can
 read it with `current_answer(flow)`.
+
+The answer must not be readable in the page: each choice is a PNG picture drawn here (Pillow), with
+speckles and lines over it, and no text or metadata; its radio button carries an opaque random id drawn
+with the round. What a picture shows (an angle, a number of dots, a shape) stays on the server.
 """
+import base64
+import io
 import math
 import random
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..i18n import N_
 
@@ -28,8 +35,24 @@ COLORS = ("#0067b8", "#107c10", "#c239b3", "#d83b01", "#008575", "#5c2e91")
 
 @dataclass(frozen=True)
 class Choice:
+    # The opaque id of the choice (its radio button's value): random with the round, says nothing.
     value: str
-    svg: str
+    # What is drawn, server-side only: ("polygon", points, color) and ("circle", (x, y), radius, color) in a
+    # 100 x 100 box, after rotation and scaling.
+    shapes: tuple
+    # What the picture shows, for the tests of the drawings (never rendered): angle, dots or shape.
+    shows: tuple
+    # The seed of the speckles and lines drawn over the picture.
+    noise: int
+
+    @property
+    def png(self):
+        """The picture as PNG bytes."""
+        return _png(self.shapes, self.noise)
+
+    @property
+    def data_uri(self):
+        return "data:image/png;base64," + base64.b64encode(self.png).decode()
 
 
 @dataclass(frozen=True)
@@ -131,27 +154,38 @@ def _draw(seed):
     count = rng.randint(4, 6)
     values = [f"{rng.getrandbits(40):010x}" for _ in range(count)]
     prompt, drawings, right, prompt_values = _DRAW[kind](rng, count)
-    choices = tuple(Choice(value=v, svg=d) for v, d in zip(values, drawings))
+    choices = tuple(Choice(value=v, shapes=shapes, shows=tuple(shows.items()), noise=rng.getrandbits(32))
+                    for v, (shapes, shows) in zip(values, drawings))
     return Puzzle(kind=kind, prompt=prompt, choices=choices, values=tuple(prompt_values.items())), values[right]
 
 
-def _svg(body, label):
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100" width="100" height="100" '
-            f'role="img" aria-label="{label}" focusable="false">'
-            f'<rect x="1" y="1" width="98" height="98" rx="6" fill="#f7f7f7" stroke="#c8c6c4"/>{body}</svg>')
+# --- shapes in a 100 x 100 box --------------------------------------------------------------------
+
+def _turned(points, angle, scale=1.0, shift=(0, 0)):
+    """Rotate points by `angle` degrees (clockwise on screen) and scale them around the centre (50, 50)."""
+    radians = math.radians(angle)
+    cos, sin = math.cos(radians), math.sin(radians)
+    turned = []
+    for x, y in points:
+        x, y = (x + shift[0] - 50) * scale, (y + shift[1] - 50) * scale
+        turned.append((round(50 + x * cos - y * sin, 1), round(50 + x * sin + y * cos, 1)))
+    return tuple(turned)
+
+
+def _rect(x, y, width, height):
+    return ((x, y), (x + width, y), (x + width, y + height), (x, y + height))
 
 
 def _arrow(rng, count):
     angles = [0] + rng.sample([45, 90, 135, 180, 225, 270, 315], count - 1)
     rng.shuffle(angles)
     drawings = []
-    for index, angle in enumerate(angles):
+    for angle in angles:
         color = COLORS[rng.randrange(len(COLORS))]
-        jitter = rng.randint(-3, 3)
-        body = (f'<g transform="rotate({angle} 50 50) translate({jitter} 0)">'
-                f'<rect x="44" y="40" width="12" height="42" fill="{color}"/>'
-                f'<polygon points="50,14 30,44 70,44" fill="{color}"/></g>')
-        drawings.append(_svg(body, f"Image {index + 1}"))
+        shift = (rng.randint(-3, 3), 0)
+        shapes = (("polygon", _turned(_rect(44, 40, 12, 42), angle, shift=shift), color),
+                  ("polygon", _turned(((50, 14), (30, 44), (70, 44)), angle, shift=shift), color))
+        drawings.append((shapes, {"angle": angle}))
     return N_("Choisissez l'image où la flèche pointe vers le haut."), drawings, angles.index(0), {}
 
 
@@ -160,10 +194,10 @@ def _dots(rng, count):
     numbers = [target] + rng.sample([n for n in range(1, 10) if n != target], count - 1)
     rng.shuffle(numbers)
     drawings = []
-    for index, number in enumerate(numbers):
+    for number in numbers:
         color = COLORS[rng.randrange(len(COLORS))]
-        circles = "".join(f'<circle cx="{x}" cy="{y}" r="7" fill="{color}"/>' for x, y in _spots(rng, number))
-        drawings.append(_svg(circles, f"Image {index + 1}"))
+        shapes = tuple(("circle", (x, y), 7, color) for x, y in _spots(rng, number))
+        drawings.append((shapes, {"dots": number}))
     return N_("Choisissez l'image qui contient exactement %(n)s points."), drawings, numbers.index(target), {"n": target}
 
 
@@ -173,21 +207,21 @@ def _spots(rng, number):
     return [(16 + (c % 4) * 22 + rng.randint(-3, 3), 16 + (c // 4) * 22 + rng.randint(-3, 3)) for c in cells]
 
 
-SHAPES = {
-    "circle": lambda c: f'<circle cx="50" cy="50" r="28" fill="{c}"/>',
-    "square": lambda c: f'<rect x="24" y="24" width="52" height="52" fill="{c}"/>',
-    "triangle": lambda c: f'<polygon points="50,18 82,78 18,78" fill="{c}"/>',
-    "star": lambda c: '<polygon points="{}" fill="{}"/>'.format(_star_points(), c),
-}
-
-
 def _star_points():
     points = []
     for i in range(10):
         radius = 32 if i % 2 == 0 else 13
         angle = math.pi / 2 + i * math.pi / 5
-        points.append(f"{50 + radius * math.cos(angle):.1f},{50 - radius * math.sin(angle):.1f}")
-    return " ".join(points)
+        points.append((round(50 + radius * math.cos(angle), 1), round(50 - radius * math.sin(angle), 1)))
+    return tuple(points)
+
+
+SHAPES = {
+    "circle": None,
+    "square": _rect(24, 24, 52, 52),
+    "triangle": ((50, 18), (82, 78), (18, 78)),
+    "star": _star_points(),
+}
 
 
 def _odd(rng, count):
@@ -199,9 +233,11 @@ def _odd(rng, count):
         color = COLORS[rng.randrange(len(COLORS))]
         angle = rng.choice([0, 0, 15, -15]) if shape != "circle" else 0
         scale = rng.choice([0.8, 0.9, 1.0])
-        body = f'<g transform="rotate({angle} 50 50) translate(50 50) scale({scale}) translate(-50 -50)">' \
-               f'{SHAPES[shape](color)}</g>'
-        drawings.append(_svg(body, f"Image {index + 1}"))
+        if shape == "circle":
+            drawn = (("circle", (50, 50), round(28 * scale, 1), color),)
+        else:
+            drawn = (("polygon", _turned(SHAPES[shape], angle, scale), color),)
+        drawings.append((drawn, {"shape": shape}))
     return N_("Choisissez l'image qui est différente des autres."), drawings, odd_index, {}
 
 
@@ -209,14 +245,49 @@ def _house(rng, count):
     angles = [0] + rng.sample([60, 90, 120, 180, 240, 270, 300], count - 1)
     rng.shuffle(angles)
     drawings = []
-    for index, angle in enumerate(angles):
+    for angle in angles:
         wall = COLORS[rng.randrange(len(COLORS))]
-        body = (f'<g transform="rotate({angle} 50 50)">'
-                f'<polygon points="50,16 82,46 18,46" fill="#a4262c"/>'
-                f'<rect x="26" y="46" width="48" height="36" fill="{wall}"/>'
-                f'<rect x="44" y="62" width="12" height="20" fill="#fff"/></g>')
-        drawings.append(_svg(body, f"Image {index + 1}"))
+        shapes = (("polygon", _turned(((50, 16), (82, 46), (18, 46)), angle), "#a4262c"),
+                  ("polygon", _turned(_rect(26, 46, 48, 36), angle), wall),
+                  ("polygon", _turned(_rect(44, 62, 12, 20), angle), "#ffffff"))
+        drawings.append((shapes, {"angle": angle}))
     return N_("Choisissez l'image où la maison est à l'endroit (toit en haut)."), drawings, angles.index(0), {}
 
 
 _DRAW = {"arrow": _arrow, "dots": _dots, "odd": _odd, "house": _house}
+
+
+# --- pictures -----------------------------------------------------------------------------------
+
+SIZE = 100
+# Drawn larger, then reduced: smooth edges, as a browser would draw them.
+OVERSAMPLE = 3
+NOISE_COLORS = ("#c8c6c4", "#a19f9d", "#d2d0ce", "#8a8886", "#e1dfdd")
+
+
+@lru_cache(maxsize=256)
+def _png(shapes, noise):
+    """Draw the shapes, with speckles under and thin lines over them, as a PNG without any text chunk."""
+    from PIL import Image, ImageDraw  # imported on first use: only the captcha screen draws pictures
+
+    big = SIZE * OVERSAMPLE
+    image = Image.new("RGB", (big, big), "#f7f7f7")
+    pen = ImageDraw.Draw(image)
+    rng = random.Random(noise)
+    for _ in range(rng.randint(60, 120)):
+        x, y, r = rng.uniform(0, big), rng.uniform(0, big), rng.uniform(1, 3) * OVERSAMPLE
+        pen.ellipse((x - r, y - r, x + r, y + r), fill=rng.choice(NOISE_COLORS))
+    for shape in shapes:
+        if shape[0] == "circle":
+            (x, y), r, color = shape[1], shape[2], shape[3]
+            pen.ellipse(((x - r) * OVERSAMPLE, (y - r) * OVERSAMPLE, (x + r) * OVERSAMPLE, (y + r) * OVERSAMPLE),
+                        fill=color)
+        else:
+            pen.polygon([(x * OVERSAMPLE, y * OVERSAMPLE) for x, y in shape[1]], fill=shape[2])
+    for _ in range(rng.randint(3, 6)):
+        points = [(rng.uniform(0, big), rng.uniform(0, big)) for _ in range(2)]
+        pen.line(points, fill=rng.choice(NOISE_COLORS), width=OVERSAMPLE)
+    pen.rectangle((0, 0, big - 1, big - 1), outline="#c8c6c4", width=OVERSAMPLE)
+    out = io.BytesIO()
+    image.resize((SIZE * 2, SIZE * 2), Image.LANCZOS).save(out, format="PNG", optimize=False)
+    return out.getvalue()

@@ -54,7 +54,7 @@ def validate(tenant, args):
     if prompt and prompt not in PROMPTS:
         return AADError("invalid_request", 9002313, detail=f"Invalid prompt '{prompt}'.", redirect_uri=redirect_uri, state=state)
     max_age = args.get("max_age")
-    if max_age is not None and not max_age.isdigit():
+    if max_age is not None and not (max_age.isascii() and max_age.isdigit()):  # '²' is a "digit" int() refuses
         return AADError("invalid_request", 9002313, detail="max_age must be a number of seconds.", redirect_uri=redirect_uri, state=state)
     if client.is_public and not args.get("code_challenge"):
         return AADError("invalid_request", 900144, parameter="code_challenge", redirect_uri=redirect_uri, state=state)

@@ -15,7 +15,6 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc8628 import DeviceCodeGrant as _DeviceCodeGrant
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from flask import current_app
 from flask_babel import gettext
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
@@ -24,6 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
+from ..devices import attempts
 from ..extensions import db
 from ..models import JWT_BEARER_GRANT, Consent, DeviceCode, UsedAssertion, User
 from . import resources, tokens
@@ -133,16 +133,11 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
         if user is None or user.tenant_id != client.tenant_id or not user.has_account:
             # An invited user who has not created their account yet has no password to check.
             raise AADError("invalid_grant", 50034, account=data["username"], tenant=client.tenant.domain)
-        if user.is_locked():
-            raise AADError("invalid_grant", 50053)
-        if not user.check_password(data["password"]):
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= current_app.config["IDP_LOCKOUT_THRESHOLD"]:
-                user.locked_until = clock.now() + timedelta(seconds=current_app.config["IDP_LOCKOUT_SECONDS"])
-                user.failed_logins = 0
+        # The same smart lockout as the password screen (idp.devices.attempts): counted before it is checked.
+        result = attempts.check_password(user, data["password"])
+        if result != "ok":
             db.session.commit()
-            raise AADError("invalid_grant", 50126)
-        user.failed_logins = 0
+            raise AADError("invalid_grant", 50053 if result == "locked" else 50126)
         user_checks(user, client)
         token_scope = consented_scope(client, user.id, scope)
         self.request.user = user

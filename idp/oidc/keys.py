@@ -1,9 +1,13 @@
-"""Signing keys kept in IDP_DATA_DIR/keys: created on first start, rotated by `idp-emulator keys rotate`."""
+"""Signing keys and the session secret, in the database: every host sharing it signs and verifies alike.
+
+The first key is created on first start (or moved from IDP_DATA_DIR/keys, where earlier versions kept them, so
+tokens issued before still verify), `idp-emulator keys rotate` adds one. Several processes starting at once on an
+empty database each offer a key with INSERT … ON CONFLICT DO NOTHING and all read back the one that won.
+"""
 import base64
 import datetime
-import fcntl
 import json
-import os
+import secrets
 from pathlib import Path
 from typing import NamedTuple
 
@@ -12,103 +16,102 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from joserfc.jwk import KeySet, RSAKey
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import stamps
+from ..extensions import db
+from ..models import AppSecret, SigningKey
 
 
 def _b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-class KeyStore:
-    """The signing keys of one data folder; the newest signs, all of them verify."""
+def _insert_ignoring(model, **values):
+    """INSERT a row unless one with the same key is there (ON CONFLICT DO NOTHING); return whether it was inserted."""
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT SQLAlchemy gives a RETURNING clause.
+    key = list(model.__table__.primary_key.columns)
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(*key)
+    return db.session.execute(statement).first() is not None
 
-    def __init__(self, folder):
-        self.folder = Path(folder) / "keys"
-        self.index = self.folder / "index.json"  # the list of key ids, oldest first; replaced whole on rotation
-        # One immutable snapshot of the loaded keys, swapped whole when the index changes on disk
-        # (safe for gunicorn's threads): index version, [(kid, joserfc RSAKey, x5c, x5t)] newest last,
-        # and the public KeySet every token check uses.
+
+def session_secret(data_dir):
+    """Return the secret that signs browser cookies and CSRF tokens, the same for every host on this database.
+
+    Created once, race-safe; a data folder from an earlier version gives its secret-key file's value, so the
+    browsers' cookies stay valid.
+    """
+    legacy = Path(data_dir) / "secret-key"
+    candidate = legacy.read_text().strip() if legacy.is_file() else ""
+    _insert_ignoring(AppSecret, name="session", value=candidate or secrets.token_urlsafe(48))
+    db.session.commit()
+    return db.session.scalar(select(AppSecret.value).where(AppSecret.name == "session"))
+
+
+class KeyStore:
+    """The signing keys of the database; the newest signs, all of them verify."""
+
+    def __init__(self, data_dir):
+        self.legacy = Path(data_dir) / "keys"  # where earlier versions kept the keys (index.json, kid.pem, kid.crt)
+        # One immutable snapshot of the loaded keys, swapped whole when the "keys" version changes (safe for
+        # gunicorn's threads): version, [(kid, joserfc RSAKey, x5c, x5t)] newest last, and the public KeySet
+        # every token check uses.
         self._loaded = None
 
-    def _locked(self):
-        self.folder.mkdir(parents=True, exist_ok=True)
-        lock = open(self.folder / ".lock", "w")
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return lock
-
     def ensure(self):
-        """Create the first key if the folder has none (safe across processes)."""
-        if self.index.exists():
+        """Give the database its first key if it has none: the data folder's earlier keys, else a new one."""
+        if db.session.scalar(select(SigningKey.seq).limit(1)) is not None:
             return
-        with self._locked():
-            if not self.index.exists():
-                self._add_key()
+        offered = self._legacy_keys() or [_new_key()]
+        for seq, (kid, private_pem, certificate_pem) in enumerate(offered, 1):
+            _insert_ignoring(SigningKey, seq=seq, kid=kid, private_pem=private_pem, certificate_pem=certificate_pem)
+        stamps.bump("keys")
+        db.session.commit()
 
     def rotate(self):
         """Add a new signing key; older keys stay published so earlier tokens still verify."""
-        with self._locked():
-            return self._add_key()
+        while True:
+            top = db.session.scalar(select(func.max(SigningKey.seq))) or 0
+            kid, private_pem, certificate_pem = _new_key()
+            if _insert_ignoring(SigningKey, seq=top + 1, kid=kid, private_pem=private_pem,
+                                certificate_pem=certificate_pem):
+                stamps.bump("keys")
+                db.session.commit()
+                return kid
+            db.session.rollback()  # another process rotated at the same moment: take the next number
 
-    def _add_key(self):
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        now = datetime.datetime.now(datetime.UTC)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "idp-emulator token signing")])
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(private.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=3650))
-            .sign(private, hashes.SHA256())
-        )
-        der = cert.public_bytes(serialization.Encoding.DER)
-        kid = _b64url(_sha1(der))
-        pem = private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        key_path = self.folder / f"{kid}.pem"
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-        (self.folder / f"{kid}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        index = self._read_index()
-        index.append(kid)
-        tmp = self.index.with_suffix(".tmp")
-        tmp.write_text(json.dumps(index))
-        tmp.replace(self.index)
-        self._loaded = None
-        return kid
-
-    def _read_index(self):
+    def _legacy_keys(self):
         try:
-            return json.loads(self.index.read_text())
-        except FileNotFoundError:
+            kids = json.loads((self.legacy / "index.json").read_text())
+            return [(kid, (self.legacy / f"{kid}.pem").read_text(), (self.legacy / f"{kid}.crt").read_text())
+                    for kid in kids]
+        except (OSError, ValueError):
             return []
 
     def _load(self):
-        """Return the loaded keys, (re)loading them when the index changed on disk (another process rotated them).
+        """Return the loaded keys, (re)loading them when the "keys" version changed (a rotation on any host).
 
-        Called on every use: one stat of the index when nothing changed.
+        Called on every use: no query beyond the request's read of the versions when nothing changed.
         """
-        version = stamps.version(self.index)
-        if version is None:
-            self.ensure()
-            version = stamps.version(self.index)
+        version = stamps.version("keys")
         loaded = self._loaded
         if loaded is not None and loaded.version == version:
             return loaded
+        rows = db.session.execute(select(SigningKey.kid, SigningKey.private_pem, SigningKey.certificate_pem)
+                                  .order_by(SigningKey.seq)).all()
+        if not rows:
+            self.ensure()
+            return self._load()
         keys = []
-        for kid in self._read_index():
-            pem = (self.folder / f"{kid}.pem").read_bytes()
-            cert = x509.load_pem_x509_certificate((self.folder / f"{kid}.crt").read_bytes())
+        for kid, private_pem, certificate_pem in rows:
+            cert = x509.load_pem_x509_certificate(certificate_pem.encode())
             der = cert.public_bytes(serialization.Encoding.DER)
-            # Our own keys (written by _add_key): skip OpenSSL's RSA consistency check, which costs
+            # Our own keys (written by _new_key): skip OpenSSL's RSA consistency check, which costs
             # ~150 ms per key in every worker process; the result is the same key.
-            private = serialization.load_pem_private_key(pem, None, unsafe_skip_rsa_key_validation=True)
-            key = RSAKey(private, pem, {"kid": kid, "use": "sig", "alg": "RS256"})
+            private = serialization.load_pem_private_key(private_pem.encode(), None, unsafe_skip_rsa_key_validation=True)
+            key = RSAKey(private, private_pem.encode(), {"kid": kid, "use": "sig", "alg": "RS256"})
             keys.append((kid, key, base64.b64encode(der).decode(), _b64url(_sha1(der))))
         key_set = KeySet([RSAKey.import_key(k.as_dict(private=False)) for _, k, _, _ in keys])
         loaded = self._loaded = _Loaded(version, keys, key_set)
@@ -135,8 +138,29 @@ class KeyStore:
         return {"keys": out}
 
 
+def _new_key():
+    """Return (kid, private key PEM, self-signed certificate PEM) of a new RSA signing key."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.datetime.now(datetime.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "idp-emulator token signing")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .sign(private, hashes.SHA256())
+    )
+    kid = _b64url(_sha1(cert.public_bytes(serialization.Encoding.DER)))
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return kid, pem.decode(), cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
 class _Loaded(NamedTuple):
-    version: tuple
+    version: int
     keys: list
     key_set: KeySet
 

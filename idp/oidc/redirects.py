@@ -12,6 +12,10 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 def registered(uris, requested):
     """Return True when `requested` matches one of the registered `uris`."""
+    if not isinstance(requested, str) or any(ord(c) < 0x20 or ord(c) == 0x7F for c in requested):
+        # A control character (CR, LF, tab) never matches: urlsplit drops some of them silently, and a
+        # URI that comparison saw without them must not reach a Location header with them.
+        return False
     if requested in uris:
         return True
     loopback = _loopback_without_port(requested)

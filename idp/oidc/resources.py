@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
-from .. import stamps
 from ..extensions import db
 from ..models import Client, Consent
 from .errors import AADError
@@ -50,7 +49,7 @@ GRAPH = Resource(GRAPH_HOST, GRAPH_APP_ID, "Microsoft Graph", identifiers=(GRAPH
 
 
 def apis(tenant_id):
-    """Return the tenant's app registrations as resources (on SQLite kept until the tenants change).
+    """Return the tenant's app registrations as resources (kept per process until the tenants change).
 
     As in Entra ID, every app of the tenant can be asked for by its client id ({client id}/.default);
     one that exposes an API is also named by its identifier URIs and has scopes and app roles.
@@ -60,8 +59,6 @@ def apis(tenant_id):
             rows = db.session.scalars(select(Client).where(Client.tenant_id == tenant_id)).all()
         return tuple(api_of(row) for row in rows)
 
-    if not stamps.one_host():
-        return load()
     return remembered("apis", tenant_id, load)
 
 
@@ -213,8 +210,11 @@ def remember_consent(client, user_id, scope):
     consent = _consent(client, user_id)
     items = scope.split()
     if consent is None:
-        db.session.add(Consent(user_id=user_id, client_id=client.client_id, scopes=items))
-        return
+        from ..database import insert_missing
+
+        if insert_missing(Consent, ("user_id", "client_id"), user_id=user_id, client_id=client.client_id, scopes=items):
+            return
+        consent = _consent(client, user_id)  # another request consented meanwhile: add to its row
     known = list(consent.scopes or [])
     added = [item for item in items if item not in known]
     if added:

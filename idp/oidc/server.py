@@ -14,12 +14,13 @@ from flask import current_app
 from flask import request as flask_request
 from sqlalchemy import select, update
 
-from .. import clock, stamps
+from .. import clock
 from ..extensions import db
 from ..models import AuthorizationCode, Client, RefreshToken
 from . import cors, resources, tokens
 from .errors import AADError, json_error_response
-from .urls import remembered
+from .urls import META_TENANTS, tenant_id
+from .urls import plain, remembered
 
 
 def digest(value):
@@ -35,12 +36,10 @@ class MicrosoftServer(AuthorizationServer):
         return FlaskOAuth2Request(flask_request)
 
     def query_client(self, client_id):
-        """Return the Client (read-only: on SQLite a per-process copy kept until the tenants stamp changes)."""
+        """Return a plain copy of the Client (idp.oidc.urls.plain), kept per process until the tenants change."""
         if not client_id:
             return None
-        if not stamps.one_host():
-            return db.session.get(Client, client_id)
-        return remembered("clients", client_id, lambda: db.session.get(Client, client_id))
+        return remembered("clients", client_id, lambda: plain(db.session.get(Client, client_id)))
 
     def save_token(self, token, request):
         """Keep the refresh token (hashed) with the sign-in context it carries on."""
@@ -64,10 +63,15 @@ class MicrosoftServer(AuthorizationServer):
 
     def authenticate_client(self, request, methods, endpoint="token"):
         """Authenticate the client as Microsoft does: basic or post secret, a certificate assertion, or none for public clients."""
+        if "client_secret" in flask_request.args:
+            # A secret in the URL ends up in logs and browser history: only the body or the Authorization header.
+            raise AADError("invalid_request", 9002313, detail="client_secret must be sent in the request body or "
+                                                              "the Authorization header, never in the URL's query.")
         if "client_assertion" in request.payload.data or "client_assertion_type" in request.payload.data:
             from .grants import authenticate_by_assertion
 
             client = authenticate_by_assertion(self.query_client, request)
+            _same_tenant(client)
             request.auth_method = "private_key_jwt"
             return client
         try:
@@ -84,6 +88,7 @@ class MicrosoftServer(AuthorizationServer):
         client = self.query_client(client_id)
         if client is None:
             raise AADError("unauthorized_client", 700016, client_id=client_id, tenant=_tenant_segment())
+        _same_tenant(client)
         if client.is_public:
             if secret:
                 raise AADError("invalid_request", 700025)
@@ -121,6 +126,18 @@ class MicrosoftServer(AuthorizationServer):
 
 def _tenant_segment():
     return (flask_request.view_args or {}).get("tenant", "")
+
+
+def _same_tenant(client):
+    """Refuse a client registered in another tenant than the one the URL names (Microsoft's 700016).
+
+    The meta tenants (common, organizations) take any tenant's client, as Microsoft resolves them to its home.
+    """
+    segment = _tenant_segment()
+    if not segment or segment.strip().lower() in META_TENANTS:
+        return
+    if tenant_id(segment) != client.tenant_id:
+        raise AADError("unauthorized_client", 700016, client_id=client.client_id, tenant=segment)
 
 
 def redirect_error(error, request):
@@ -326,7 +343,12 @@ class MicrosoftOpenIDCode(OpenIDCode):
 
 
 class S256Challenge(CodeChallenge):
+    """PKCE with S256 only, as discovery says. A code_challenge sent without code_challenge_method is taken as
+    S256, never as `plain` (authlib's default, RFC 7636's): a verifier equal to the challenge proves nothing
+    once the challenge has travelled in a URL. MSAL and every library that does PKCE send S256 explicitly."""
+
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
 
 server = MicrosoftServer()

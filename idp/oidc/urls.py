@@ -1,8 +1,8 @@
 """Issuer and endpoint URLs in the Microsoft v2.0 layout; only the host differs."""
 import re
-from pathlib import Path
 
 from flask import current_app, request
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from .. import stamps
@@ -37,40 +37,32 @@ def find_tenant(segment):
     return db.session.scalar(select(Tenant).where(Tenant.domain == segment))
 
 
-# Per data folder, what tenants and clients look like, kept while the tenants stamp file is unchanged
-# (seeding and reset touch it): tenant ids by URL segment, and on the embedded SQLite database (one
-# host) the Tenant and Client rows themselves. Discovery, JWKS, authorize and token then need no query.
+# Per database, what tenants and clients look like, kept while the "tenants" version in the database is
+# unchanged (idp.stamps): tenant ids by URL segment, plain copies of Tenant and Client rows (see plain), and
+# the tenants' APIs. Discovery, JWKS, authorize and token then need no query beyond the versions.
 _DIRECTORY = {}
 
 
-def tenants_stamp(data_dir):
-    """The file whose change tells every worker that tenants or clients changed."""
-    return Path(data_dir) / "tenants.stamp"
-
-
-def _stamp_path():
-    return tenants_stamp(current_app.config["IDP_DATA_DIR"])
-
-
 def tenants_changed():
-    """Tell every worker that tenants or clients were added, changed or wiped."""
-    stamps.touch(_stamp_path())
+    """Tell every worker on every host that tenants or clients were added, changed or wiped (in this transaction).
 
-
-def tenants_version():
-    return stamps.version(_stamp_path())
+    A flush that changes a Tenant or Client row does it by itself; bulk statements call this.
+    """
+    stamps.bump("tenants")
 
 
 def remembered(kind, key, load):
-    """Return load(), kept in this process under (kind, key) until the tenants stamp changes.
+    """Return load(), kept in this process under (kind, key) until the "tenants" version changes.
 
+    load() must return plain values (see plain), never rows of a session: a row's session may roll back
+    (a failed write) and leave it expired and detached, unusable by every later request.
     None (not found) is not remembered: the tenant or client may be seeded later.
     """
-    folder = current_app.config["IDP_DATA_DIR"]
-    version = tenants_version()
-    entry = _DIRECTORY.get(folder)
+    database = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    version = stamps.version("tenants")
+    entry = _DIRECTORY.get(database)
     if entry is None or entry[0] != version:
-        entry = _DIRECTORY[folder] = (version, {})
+        entry = _DIRECTORY[database] = (version, {})
     cache = entry[1].setdefault(kind, {})
     if key not in cache:
         value = load()
@@ -80,6 +72,43 @@ def remembered(kind, key, load):
     return cache[key]
 
 
+def plain(row):
+    """Return a plain copy of a Tenant or Client row: its column values, its methods, its tenant; no session.
+
+    The copy is an instance of a plain class (not mapped), so no session can expire it, flush it or attach it.
+    """
+    if row is None:
+        return None
+    cls = _plain_class(type(row))
+    copy = cls.__new__(cls)
+    mapper = sa_inspect(type(row))
+    state = sa_inspect(row)
+    for attribute in mapper.column_attrs:
+        if attribute.key in state.unloaded:  # deferred (e.g. a tenant's logo): read from the database when needed
+            continue
+        copy.__dict__[attribute.key] = getattr(row, attribute.key)
+    for relation in mapper.relationships:
+        if relation.key not in state.unloaded and not relation.uselist:
+            copy.__dict__[relation.key] = plain(getattr(row, relation.key))
+    return copy
+
+
+_PLAIN_CLASSES = {}
+
+
+def _plain_class(model):
+    """A class with a model's own methods and properties, and none of its mapped attributes."""
+    cls = _PLAIN_CLASSES.get(model)
+    if cls is None:
+        mapped = set(sa_inspect(model).attrs.keys())
+        namespace = {name: value for name, value in vars(model).items()
+                     if not name.startswith("__") and name not in mapped and callable(getattr(value, "__get__", None))
+                     and not name.startswith("_sa_")}
+        namespace["__repr__"] = lambda self: f"<plain {model.__name__} {self.__dict__.get('client_id') or self.__dict__.get('id')}>"
+        cls = _PLAIN_CLASSES[model] = type(f"Plain{model.__name__}", (), namespace)
+    return cls
+
+
 def tenant_id(segment):
     """Return the id of the tenant a URL segment names, or None; cached until the tenants change."""
     key = (segment or "").strip().lower()
@@ -87,8 +116,6 @@ def tenant_id(segment):
 
 
 def cached_tenant(segment):
-    """Return the Tenant a URL segment names (read-only, possibly detached), or None."""
-    if not stamps.one_host():
-        return find_tenant(segment)
+    """Return a plain copy of the Tenant a URL segment names (see plain), or None; cached until the tenants change."""
     key = (segment or "").strip().lower()
-    return remembered("tenants", key, lambda: find_tenant(key))
+    return remembered("tenants", key, lambda: plain(find_tenant(key)))

@@ -1,0 +1,84 @@
+"""Writes that stay right when several requests, workers or hosts do them at once.
+
+Checking for a row and then adding it races: two requests both find nothing and the second insert
+breaks a UNIQUE constraint (a 500). Here the database decides in one statement (INSERT … ON CONFLICT,
+which SQLite and PostgreSQL both speak), and work that must not interleave (reset, start-up) takes a
+lock the database or its folder holds for every process.
+"""
+import contextlib
+import fcntl
+import hashlib
+import os
+
+from sqlalchemy import text
+
+from .extensions import db
+
+
+def _insert(model):
+    """The INSERT construct of the session's dialect (the one that knows ON CONFLICT)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model)
+
+
+def insert_missing(model, keys, **values):
+    """Insert a row unless one with the same `keys` (a unique constraint's columns) exists; True if inserted.
+
+    Columns not given get their model defaults (Core inserts apply them too).
+    """
+    statement = _insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+    return db.session.execute(statement).rowcount == 1
+
+
+def upsert(model, keys, **values):
+    """Insert a row, or update the one with the same `keys` to `values` (last writer wins, never a 500)."""
+    statement = _insert(model).values(**values)
+    changed = {k: v for k, v in values.items() if k not in keys}
+    db.session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changed))
+
+
+def _lock_id(name):
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def lock_for_transaction(name):
+    """Hold a database-wide lock named `name` until the current transaction ends.
+
+    PostgreSQL: an advisory transaction lock. SQLite: a first write takes the database's write lock
+    (idp/sqlite.py), which SQLite and our lock file hold until commit, for every process.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _lock_id(name)})
+    else:
+        db.session.execute(text("DELETE FROM setting WHERE 1 = 0"))
+
+
+@contextlib.contextmanager
+def startup_lock(engine, data_dir):
+    """Hold, across processes, the lock under which schema creation and first seeding run.
+
+    Two `serve` started together on an empty database would both create tables and both seed.
+    PostgreSQL: a session advisory lock on one connection. SQLite (one host): a lock file beside the
+    database in the data folder.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _lock_id("idp-emulator start-up")})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _lock_id("idp-emulator start-up")})
+                connection.commit()
+        return
+    os.makedirs(data_dir, exist_ok=True)
+    fd = os.open(os.path.join(data_dir, "startup.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

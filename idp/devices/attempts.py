@@ -1,0 +1,230 @@
+"""Attempt limits: wrong answers to every secret the journey checks, and every code or notification sent.
+
+The password, the 4-digit email code, SMS codes, TOTP codes and the Authenticator's number are each counted
+per account (and per flow when there is one) in the database, in one row per (subject, kind) of
+AttemptCounter. A new code does not bring back tries: the count belongs to the account, not to the code.
+
+A check first takes its place in the count with one conditional UPDATE (`… SET failures = failures + 1
+WHERE failures < limit AND not cooling down`): however many requests arrive at once, on however many
+workers or hosts, at most `limit` of them get to compare what was typed. The request that takes the last
+place starts the cool-down in the same transaction, before it compares anything. Each cool-down is longer
+than the one before (as Microsoft's smart lockout: one minute, then more); a success clears the count.
+Sending a code or a notification is counted the same way (its own kind), so asking again and again for new
+codes stops too.
+
+Plain functions over the database, no Flask request: screens, grants and the control API share them.
+"""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, select, update
+
+from .. import clock
+from ..extensions import db
+from ..models import AttemptCounter
+
+# Each cool-down lasts the kind's first cool-down times the next factor: 1, 5, 15, 60 minutes, 4 hours, a day.
+GROWTH = (1, 5, 15, 60, 240, 1440)
+
+
+@dataclass(frozen=True)
+class Limit:
+    tries: int
+    first_cooldown: timedelta
+
+
+CODE_LIMIT = Limit(5, timedelta(minutes=1))
+SEND_LIMIT = Limit(10, timedelta(minutes=1))
+LIMITS = {
+    "email_code": CODE_LIMIT, "sms_code": CODE_LIMIT, "totp": CODE_LIMIT, "push_number": CODE_LIMIT,
+    "email_send": SEND_LIMIT, "sms_send": SEND_LIMIT, "push_send": SEND_LIMIT,
+}
+# A right answer also clears the count of what was sent for it.
+SENDS = {"email_code": "email_send", "sms_code": "sms_send", "push_number": "push_send", "totp": None}
+
+
+def limit(kind):
+    if kind == "password":
+        # Smart lockout's threshold and first lock duration are settings (IDP_LOCKOUT_THRESHOLD/SECONDS).
+        return Limit(int(current_app.config["IDP_LOCKOUT_THRESHOLD"]),
+                     timedelta(seconds=int(current_app.config["IDP_LOCKOUT_SECONDS"])))
+    return LIMITS[kind]
+
+
+def subjects(user=None, flow=None, user_id=None):
+    """Who a count belongs to: the account, and the flow (a journey without an account yet has only that)."""
+    found = []
+    if user_id is None:
+        user_id = user.id if user is not None else getattr(flow, "user_id", None)
+    if user_id is not None:
+        found.append(f"user:{user_id}")
+    if flow is not None:
+        found.append(f"flow:{flow.id}")
+    return found
+
+
+@dataclass(frozen=True)
+class Place:
+    """The outcome of asking to check (or send): allowed, or refused until `locked_until`."""
+    allowed: bool
+    failures: int = 0
+    locked_until: object = None
+
+
+def _ensure(subject, kind):
+    """Create the counter row if it is missing; two requests doing it at once leave one row."""
+    table = AttemptCounter.__table__
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.session.execute(insert(table).values(subject=subject, kind=kind, failures=0, cooldowns=0)
+                       .on_conflict_do_nothing(index_elements=["subject", "kind"]))
+
+
+def _take(subject, kind, rule, now):
+    """Take one place in a subject's count; the last place starts the next cool-down. Returns a Place."""
+    _ensure(subject, kind)
+    table = AttemptCounter.__table__
+    free = and_(table.c.subject == subject, table.c.kind == kind, table.c.failures < rule.tries,
+                or_(table.c.locked_until.is_(None), table.c.locked_until <= now))
+    taken = db.session.execute(update(table).where(free).values(failures=table.c.failures + 1, last_at=now)
+                               .returning(table.c.failures, table.c.cooldowns)).first()
+    if taken is None:
+        until = db.session.scalar(select(table.c.locked_until).where(table.c.subject == subject,
+                                                                        table.c.kind == kind))
+        return Place(False, locked_until=until if until and until > now else None)
+    failures, cooldowns = taken
+    if failures >= rule.tries:
+        # This request holds the last place: the cool-down starts now, whatever its answer turns out to be
+        # (a right one ends it), so that no other request can be checked meanwhile.
+        until = now + rule.first_cooldown * GROWTH[min(cooldowns or 0, len(GROWTH) - 1)]
+        db.session.execute(update(table).where(table.c.subject == subject, table.c.kind == kind)
+                           .values(failures=0, cooldowns=(cooldowns or 0) + 1, locked_until=until))
+        return Place(True, failures=failures, locked_until=until)
+    return Place(True, failures=failures)
+
+
+def take(kind, subject_list):
+    """Ask to check (or send) once for these subjects; the place is committed before anything is compared.
+
+    Refused when any subject is cooling down or has no place left; a refusal gives back the places taken.
+    """
+    rule = limit(kind)
+    now = clock.now()
+    taken = []
+    result = Place(True)
+    for subject in subject_list:
+        place = _take(subject, kind, rule, now)
+        if not place.allowed:
+            for earlier in taken:
+                give_back(kind, [earlier])
+            db.session.commit()
+            return place
+        taken.append(subject)
+        if place.failures >= result.failures:
+            result = Place(True, failures=place.failures, locked_until=place.locked_until or result.locked_until)
+    # Committed now: the count holds even if this request dies while comparing (and, on SQLite, the write
+    # lock is not kept while a password hash is computed).
+    db.session.commit()
+    return result
+
+
+def give_back(kind, subject_list):
+    """Return a place that compared nothing (a code that had expired, or none was waiting)."""
+    table = AttemptCounter.__table__
+    db.session.execute(update(table).where(table.c.subject.in_(subject_list), table.c.kind == kind,
+                                           table.c.failures > 0).values(failures=table.c.failures - 1))
+
+
+def succeeded(kind, subject_list):
+    """A right answer: its count, its cool-downs and the count of what was sent for it start again."""
+    table = AttemptCounter.__table__
+    kinds = [kind] + ([SENDS[kind]] if SENDS.get(kind) else [])
+    db.session.execute(update(table).where(table.c.subject.in_(subject_list), table.c.kind.in_(kinds))
+                       .values(failures=0, cooldowns=0, locked_until=None))
+
+
+def locked_until(kind, subject_list):
+    """When the current cool-down of these subjects ends, or None."""
+    table = AttemptCounter.__table__
+    now = clock.now()
+    until = db.session.scalar(select(table.c.locked_until).where(
+        table.c.subject.in_(subject_list), table.c.kind == kind, table.c.locked_until > now)
+        .order_by(table.c.locked_until.desc()).limit(1))
+    return until
+
+
+def guarded(kind, subject_list, compare, uncounted=("invalid", "expired", "missing")):
+    """Run `compare()` (which returns "ok" or why not) only if a place is free; "throttled" when none is.
+
+    A right answer clears the count; `uncounted` outcomes compared nothing and give their place back.
+    Returns (outcome, Place).
+    """
+    place = take(kind, subject_list)
+    if not place.allowed:
+        return "throttled", place
+    outcome = compare()
+    if outcome == "ok":
+        succeeded(kind, subject_list)
+    elif outcome in uncounted:
+        give_back(kind, subject_list)
+    elif place.locked_until is not None:
+        # The last try was wrong: the cool-down that started with it stands.
+        return "throttled", place
+    return outcome, place
+
+
+def message():
+    """Microsoft's words when a code was tried, or asked for, too many times: nothing is checked until later."""
+    return _("Vous avez essayé trop de fois de vérifier votre identité. Veuillez réessayer plus tard.")
+
+
+class Throttled(Exception):
+    """No place is free: the screen says to try again later (until `locked_until`)."""
+
+    def __init__(self, locked_until=None):
+        super().__init__(locked_until)
+        self.locked_until = locked_until
+
+
+def require(kind, subject_list, also_cooling=None):
+    """Take a place to send (a code, a notification), or raise Throttled.
+
+    `also_cooling`: the kind of the answers to what is sent; while they cool down, nothing new is sent either.
+    """
+    if also_cooling and (until := locked_until(also_cooling, subject_list)):
+        raise Throttled(until)
+    place = take(kind, subject_list)
+    if not place.allowed:
+        raise Throttled(place.locked_until)
+    return place
+
+
+def check_password(user, typed):
+    """Check a password under smart lockout: "ok", "wrong" (compared: it was not the password) or "locked"
+    (refused without comparing, AADSTS50053). A wrong one may start a lock: user.is_locked() then says so.
+
+    A lock set on the account itself (seed, control API) is kept; the counter's cool-downs are copied to
+    user.locked_until and its count to user.failed_logins, which the control API and the home page show.
+    """
+    if user.is_locked():
+        return "locked"
+    subject_list = subjects(user=user)
+    place = take("password", subject_list)
+    if not place.allowed:
+        if place.locked_until is not None:
+            user.locked_until = place.locked_until
+        return "locked"
+    if user.check_password(typed):
+        succeeded("password", subject_list)
+        user.failed_logins = 0
+        user.locked_until = None
+        return "ok"
+    if place.locked_until is not None:
+        user.locked_until = place.locked_until
+    user.failed_logins = 0 if place.locked_until is not None else place.failures
+    return "wrong"
