@@ -159,7 +159,8 @@ def test_logo_url_serves_the_seed_svg_with_safe_headers(app, client):
         response = client.get(f"/{segment}/branding/logo.svg")
         assert response.status_code == 200
         assert response.mimetype == "image/svg+xml"
-        assert response.headers["Content-Security-Policy"] == LOGO_POLICY
+        # The logo's own policy, and (idp.security, on every response) framing by the emulator's origin only.
+        assert response.headers["Content-Security-Policy"] == LOGO_POLICY + "; frame-ancestors 'self'"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["ETag"] == f'"{etag}"'
         assert "no-cache" in response.headers["Cache-Control"]
