@@ -73,12 +73,11 @@ def free_port():
 
 
 def port_free(port):
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+    """True when nothing holds the port on loopback (a previous run's connections in TIME_WAIT do not: the servers
+    bind with SO_REUSEADDR, and `up` checks its ports the same way)."""
+    from ..cli import _port_taken
+
+    return _port_taken("127.0.0.1", port, "the guide's ports") is None
 
 
 # --- the private instance ---------------------------------------------------------------------------
