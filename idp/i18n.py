@@ -75,27 +75,28 @@ def current_locale():
     """This request's language, worked out once per request."""
     if not has_request_context():
         return select_locale()
-    locale = g.get("locale")
+    locale = g.get("i18n_locale")
     if locale is None:
-        locale = g.locale = select_locale()
+        locale = g.i18n_locale = select_locale()
     return locale
 
 
 def current_translations():
+    """This request's catalogue (babel Translations), looked up once per request."""
     if not has_request_context():
         return translations(select_locale())
-    found = g.get("translations")
+    found = g.get("i18n_translations")
     if found is None:
-        found = g.translations = translations(current_locale())
+        found = g.i18n_translations = translations(current_locale())
     return found
 
 
-def gettext(message, **variables):
-    """The templates' `_()`: Jinja's new-style gettext formats the variables and escapes them."""
+def gettext(message):
+    """The templates' `_()` (Jinja's new-style gettext then fills in the variables, escaped)."""
     return current_translations().gettext(message)
 
 
-def ngettext(singular, plural, n, **variables):
+def ngettext(singular, plural, n):
     return current_translations().ngettext(singular, plural, n)
 
 
