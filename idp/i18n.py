@@ -15,6 +15,7 @@ from pathlib import Path
 
 from babel import support
 from flask import g, has_request_context, request
+from werkzeug.exceptions import HTTPException
 
 LOCALES = ("fr", "en")
 DEFAULT_LOCALE = "fr"
@@ -64,8 +65,12 @@ def select_locale():
             return _setting_locale() or DEFAULT_LOCALE
         except RuntimeError:  # no application context either
             return DEFAULT_LOCALE
-    # A form-posted authorization request carries it in its body (never read a JSON body for it).
-    posted = request.form.get("ui_locales") if request.mimetype in FORM_TYPES else None
+    # A form-posted authorization request carries it in its body (never read a JSON body for it). A body that
+    # cannot be read (too large, malformed) is what the error page being translated is about: no ui_locales then.
+    try:
+        posted = request.form.get("ui_locales") if request.mimetype in FORM_TYPES else None
+    except HTTPException:
+        posted = None
     return (supported(request.args.get("ui_locales")) or supported(posted)
             or _flow_locale() or _setting_locale()
             or request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE)

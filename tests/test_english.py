@@ -326,3 +326,15 @@ def test_captcha_support_advice_in_english(app):
     english(page, "If this step keeps “going round in circles”, please contact", "or by phone at")
     assert ("copying and pasting the following subject: “Connexion Espace client - Problème de Capcha”"
             in page.testid("captcha-support").get_text())
+
+
+def test_an_unreadable_body_gets_its_error_page_in_english(app):
+    """Choosing the language reads a posted form's ui_locales: a body too large to read still gets its page."""
+    client = app.test_client()
+    client.environ_base.update(ENGLISH_BROWSER)
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    response = client.post("/devicelogin", data={"otc": "x" * (limit + 1)})
+    assert response.status_code == 413
+    page = english(Browser(client).get("/devicelogin"))  # the app still answers, in English
+    assert page.screen == "device-code"
+    assert "The request is too large." in response.get_data(as_text=True)
