@@ -15,6 +15,7 @@ from pathlib import Path
 
 from babel import support
 from flask import g, has_request_context, request
+from werkzeug.exceptions import HTTPException
 
 LOCALES = ("fr", "en")
 DEFAULT_LOCALE = "fr"
@@ -64,8 +65,12 @@ def select_locale():
             return _setting_locale() or DEFAULT_LOCALE
         except RuntimeError:  # no application context either
             return DEFAULT_LOCALE
-    # A form-posted authorization request carries it in its body (never read a JSON body for it).
-    posted = request.form.get("ui_locales") if request.mimetype in FORM_TYPES else None
+    # A form-posted authorization request carries it in its body (never read a JSON body for it). A body that
+    # cannot be read (too large, malformed) is what the error page being translated is about: no ui_locales then.
+    try:
+        posted = request.form.get("ui_locales") if request.mimetype in FORM_TYPES else None
+    except HTTPException:
+        posted = None
     return (supported(request.args.get("ui_locales")) or supported(posted)
             or _flow_locale() or _setting_locale()
             or request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE)
@@ -75,27 +80,28 @@ def current_locale():
     """This request's language, worked out once per request."""
     if not has_request_context():
         return select_locale()
-    locale = g.get("locale")
+    locale = g.get("i18n_locale")
     if locale is None:
-        locale = g.locale = select_locale()
+        locale = g.i18n_locale = select_locale()
     return locale
 
 
 def current_translations():
+    """This request's catalogue (babel Translations), looked up once per request."""
     if not has_request_context():
         return translations(select_locale())
-    found = g.get("translations")
+    found = g.get("i18n_translations")
     if found is None:
-        found = g.translations = translations(current_locale())
+        found = g.i18n_translations = translations(current_locale())
     return found
 
 
-def gettext(message, **variables):
-    """The templates' `_()`: Jinja's new-style gettext formats the variables and escapes them."""
+def gettext(message):
+    """The templates' `_()` (Jinja's new-style gettext then fills in the variables, escaped)."""
     return current_translations().gettext(message)
 
 
-def ngettext(singular, plural, n, **variables):
+def ngettext(singular, plural, n):
     return current_translations().ngettext(singular, plural, n)
 
 

@@ -306,3 +306,35 @@ def test_device_code_message_and_page_in_english(app):
     assert page.screen == "device-code"
     page = english(Browser(client).submit(page, {"otc": "NOPE1234"}, button="idSIButton9"),
                    "That code wasn't recognized or has expired.")
+
+
+def test_captcha_support_advice_in_english(app):
+    """The loop case's advice to contact the firm's support, in English; the subject to copy stays the firm's."""
+    from .test_signup import answer_of, set_setting
+
+    browser = browser_of(app, FRENCH_BROWSER)
+    url, _ = authorize_url(ui_locales="en")
+    page = browser.submit(browser.get(url), {"loginfmt": INVITED}, button="idSIButton9")
+    page = browser.submit(page, {"new-password": NEW_PASSWORD}, button="idSIButton9")
+    page = browser.submit(page, {"birth-day": "14", "birth-month": "7", "birth-year": "1985"}, button="idSIButton9")
+    code = re.search(r"security code: (\d{4})", newest(app, "email", INVITED).body_text).group(1)
+    page = browser.submit(browser.submit(page, {"otc": code}, button="idSIButton9"), button="idSIButton9")
+    assert page.screen == "captcha"
+    set_setting(app, "captcha", "loop")
+    for _ in range(3):
+        page = browser.submit(page, {"choice": answer_of(app, page)}, button="idSIButton9")
+    english(page, "If this step keeps “going round in circles”, please contact", "or by phone at")
+    assert ("copying and pasting the following subject: “Connexion Espace client - Problème de Capcha”"
+            in page.testid("captcha-support").get_text())
+
+
+def test_an_unreadable_body_gets_its_error_page_in_english(app):
+    """Choosing the language reads a posted form's ui_locales: a body too large to read still gets its page."""
+    client = app.test_client()
+    client.environ_base.update(ENGLISH_BROWSER)
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    response = client.post("/devicelogin", data={"otc": "x" * (limit + 1)})
+    assert response.status_code == 413
+    page = english(Browser(client).get("/devicelogin"))  # the app still answers, in English
+    assert page.screen == "device-code"
+    assert "The request is too large." in response.get_data(as_text=True)

@@ -37,7 +37,10 @@ CAPTCHA_SUPPORT_SUBJECT = "Connexion Espace client - Problème de Capcha"
 
 def month_names(locale):
     """The birth-date month names: the guide's French ones, else CLDR's (babel) for the language."""
-    return MONTHS if locale == "fr" else tuple(get_month_names("wide", locale=locale).values())
+    if locale == "fr":
+        return MONTHS
+    names = get_month_names("wide", locale=locale)
+    return tuple(names[month] for month in range(1, 13))
 
 
 class PasswordForm(FlaskForm):

@@ -1,7 +1,7 @@
 """The guide generator (`idp-emulator guide`): the firm's client guide, made from the real screens.
 
-It starts a private instance (`idp-emulator up` on free ports, its own temporary data folders, demo mode
-on: the guide's codes, one captcha round, fixed dates), invites one client, and drives headless Chromium
+It starts a private instance (`idp-emulator up --demo` on its own ports and temporary data folders; demo mode:
+the guide's codes, one captcha round, fixed dates), invites one client, and drives headless Chromium
 through the whole journey as the client would, from the invitation mail to the Espace Client's dashboard.
 On every screen the guide has a step for (idp/trainer/steps.py), it screenshots the PC, and the virtual
 phone beside it where the step shows the phone; the step's callout is drawn on the screenshot by the
@@ -73,18 +73,18 @@ def free_port():
 
 
 def port_free(port):
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+    """True when nothing holds the port on loopback (a previous run's connections in TIME_WAIT do not: the servers
+    bind with SO_REUSEADDR, and `up` checks its ports the same way)."""
+    from ..cli import _port_taken
+
+    return _port_taken("127.0.0.1", port, "the guide's ports") is None
 
 
 # --- the private instance ---------------------------------------------------------------------------
 
 class PrivateInstance:
-    """`idp-emulator up --demo` on free ports and its own data folders, started and stopped by the guide.
+    """`idp-emulator up --demo` on the guide's ports (else free ones) and its own data folders, started and stopped
+    by the guide.
 
     It is `up` itself (the IdP, the Espace Client and the SMTP sink, as a trainer runs them), not a copy of
     how `up` starts them; only its folder, ports and output are the guide's own.
@@ -107,7 +107,8 @@ class PrivateInstance:
         from ..cli import child_environment
 
         env = child_environment()
-        for name in ("IDP_DATABASE_URL", "IDP_BASE_URL", "IDP_SECRET_KEY", "IDP_SMTP", "IDP_SMTP_HOST",
+        for name in ("IDP_DATABASE_URL", "IDP_BASE_URL", "IDP_HOST", "IDP_LISTEN_HOST", "IDP_SECRET_KEY", "IDP_SMTP",
+                     "IDP_SMTP_HOST",
                      "CLIENT_AUTHORITY", "CLIENT_BASE_URL", "CLIENT_CA_BUNDLE", "CLIENT_ID", "CLIENT_SECRET",
                      "IDP_URL"):
             env.pop(name, None)  # another instance's settings: the guide's instance is its own
@@ -190,6 +191,10 @@ def photograph(page, step):
         box = None
         if target is not None and target in shown:
             box = tuple(round(v) for v in target.evaluate(BOX_SCRIPT))
+            left, top, width, height = box
+            view = page.viewport_size
+            if top >= view["height"] or top + height <= 0 or left >= view["width"] or left + width <= 0:
+                box = None  # out of the photograph: the sentence alone, never a frame beside the image
         frames.append((callout.text, box))
     return image, frames
 
