@@ -1,6 +1,8 @@
 """The Espace Client of the accounting firm: a relying party that signs its clients in through the IdP."""
+import functools
 import os
 import re
+from urllib.parse import urlsplit
 
 from flask import Flask, render_template, request
 from sqlalchemy import event
@@ -61,10 +63,12 @@ def create_app(test_config=None):
     app.register_blueprint(portal.bp)
     app.register_blueprint(admin.bp)
     register_error_handlers(app)
-    # The same security headers as the IdP's pages (no framing by other sites, nosniff, Referrer-Policy).
+    # The same security headers as the IdP's pages (no framing by other sites, nosniff, Referrer-Policy); the
+    # IdP's origin may frame the Espace Client: trainer mode's presenter view shows step 2 in its PC frame.
     from idp.security import add_headers
 
-    app.after_request(add_headers)
+    authority = urlsplit(app.config["CLIENT_AUTHORITY"])
+    app.after_request(functools.partial(add_headers, framed_by=(f"{authority.scheme}://{authority.netloc}",)))
     if not app.config["CLIENT_ADMIN_PASSWORD"]:
         # First start: a random admin password, kept hashed in the data folder (`up` prints it).
         app.config["CLIENT_ADMIN_PASSWORD_CREATED"] = config.ensure_admin_password(app.config["CLIENT_DATA_DIR"])

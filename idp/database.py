@@ -30,7 +30,9 @@ def insert_missing(model, keys, **values):
     Columns not given get their model defaults (Core inserts apply them too).
     """
     statement = _insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
-    return db.session.execute(statement).rowcount == 1
+    # RETURNING, not rowcount: psycopg reports rowcount -1 for this statement once SQLAlchemy adds RETURNING itself.
+    statement = statement.returning(*model.__table__.primary_key.columns)
+    return db.session.execute(statement).first() is not None
 
 
 def upsert(model, keys, **values):

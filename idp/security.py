@@ -241,15 +241,20 @@ def secure_over_https():
     return request.is_secure or base.startswith("https://")
 
 
-def add_headers(response):
-    """after_request: the security headers, and Secure on every cookie over https (IdP and Espace Client)."""
+def add_headers(response, framed_by=()):
+    """after_request: the security headers, and Secure on every cookie over https (IdP and Espace Client).
+
+    `framed_by`: other origins that may frame the pages besides their own (the Espace Client names the IdP's,
+    whose presenter view shows it in a frame); CSP frame-ancestors then decides, browsers ignore X-Frame-Options.
+    """
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    frame_ancestors = " ".join((FRAME_ANCESTORS, *framed_by))
     policy = response.headers.get("Content-Security-Policy")
     if not policy:
-        response.headers["Content-Security-Policy"] = FRAME_ANCESTORS
+        response.headers["Content-Security-Policy"] = frame_ancestors
     elif "frame-ancestors" not in policy:
-        response.headers["Content-Security-Policy"] = policy.rstrip("; ") + "; " + FRAME_ANCESTORS
+        response.headers["Content-Security-Policy"] = policy.rstrip("; ") + "; " + frame_ancestors
     if secure_over_https():
         cookies = response.headers.getlist("Set-Cookie")
         if any("; secure" not in cookie.lower() for cookie in cookies):

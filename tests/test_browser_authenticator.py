@@ -18,8 +18,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 EMAIL = "navigateur.authenticator@example.fr"
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed")]
+pytestmark = pytest.mark.browser
 
 
 def seed_invited_user(server, tmp_path):
@@ -40,7 +39,9 @@ def claims(token):
 
 
 def test_authenticator_proofup_with_the_phone_beside_the_browser(live_server, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    import playwright.sync_api as sync_api
+
+    assert CHROMIUM.exists(), f"Debian's Chromium is needed at {CHROMIUM} (apt-get install chromium)"
     seed_invited_user(live_server, tmp_path)
     ARTIFACTS.mkdir(exist_ok=True)
     base = live_server.base_url

@@ -15,12 +15,13 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 INVITED = "nouveau.client@example.fr"
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed")]
+pytestmark = pytest.mark.browser
 
 
 def test_invited_client_creates_the_account_in_a_real_browser(live_server):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    import playwright.sync_api as sync_api
+
+    assert CHROMIUM.exists(), f"Debian's Chromium is needed at {CHROMIUM} (apt-get install chromium)"
     # The same database as the live server, to read the captcha's answer as the control API does.
     reader = create_app({"IDP_DATA_DIR": str(live_server.data_dir), "IDP_PASSWORD_HASH": FAST_HASH})
     base = live_server.base_url

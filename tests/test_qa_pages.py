@@ -10,7 +10,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def page():
-    playwright = pytest.importorskip("playwright.sync_api")
+    import playwright.sync_api as playwright
+
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         context = browser.new_context()

@@ -361,9 +361,14 @@ def admin_login(web, password):
 
 
 def test_espace_client_pages_cannot_be_framed_by_other_sites(tmp_path, monkeypatch):
-    web = espace_client(tmp_path / "c", monkeypatch).test_client()
+    web = espace_client(tmp_path / "c", monkeypatch,
+                        CLIENT_AUTHORITY="http://localhost:8400/bakertillyrecette.onmicrosoft.com/v2.0").test_client()
     for path in ("/", "/admin/invitations", "/no-such-page"):
-        assert_framing_by_own_origin_only(web.get(path))
+        response = web.get(path)
+        assert_framing_by_own_origin_only(response)
+        # ...and by the IdP's: the presenter view (same origin as the IdP) shows step 2 in its PC frame.
+        ancestors = next(d for d in response.headers["Content-Security-Policy"].split(";") if "frame-ancestors" in d)
+        assert ancestors.split() == ["frame-ancestors", "'self'", "http://localhost:8400"]
 
 
 def test_the_espace_client_admin_has_a_random_password_kept_hashed(tmp_path, monkeypatch):

@@ -137,7 +137,9 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
         result = attempts.check_password(user, data["password"])
         if result != "ok":
             db.session.commit()
-            raise AADError("invalid_grant", 50053 if result == "locked" else 50126)
+            if result == "locked":
+                raise AADError("invalid_grant", 50053)
+            raise AADError("invalid_grant", 50126)
         user_checks(user, client)
         token_scope = consented_scope(client, user.id, scope)
         self.request.user = user
