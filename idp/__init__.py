@@ -1,7 +1,7 @@
 """idp-emulator: an offline emulator of the Microsoft sign-up and sign-in journey, as a real OpenID Connect provider."""
 import os
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 
 from . import config
 
@@ -172,8 +172,14 @@ def register_error_handlers(app):
             db.session.rollback()
         except Exception:  # the connection itself is broken: let the pool replace it
             db.session.remove()
+        from . import i18n
         from .oidc.errors import AADError, json_error_response
 
+        # The error page must not ask the database again: the settings' defaults, a language from the request.
+        g.settings = {}
+        if "i18n_locale" not in g:
+            g.i18n_locale = (i18n.supported(request.args.get("ui_locales"))
+                             or request.accept_languages.best_match(i18n.LOCALES) or i18n.DEFAULT_LOCALE)
         message = "The emulator's database is unavailable; try again in a moment."
         if request.path.startswith("/_emulator/api"):
             return jsonify({"error": {"status": 503, "message": message}}), 503
