@@ -734,10 +734,22 @@ def approve(email, number, deny, idp_url):
 @click.option("--out", type=click.Path(), default=None,
               help="The HTML file to write (the PDF goes beside it), or a folder "
                    "[default: parcours-connexion-espace-client-METHOD-LANG.html here].")
-def guide(method, lang, out):
+@click.option("--thumbnails", type=click.Path(file_okay=False), default=None,
+              help="Instead of the guide: write the gallery's thumbnails (one SCREEN.webp per screen, both methods) "
+                   "in this folder; the package's are in idp/static/img/screens.")
+def guide(method, lang, out, thumbnails):
     """Write the client guide (HTML and PDF) from the real screens, through headless Chromium on a private instance."""
     from .trainer.guide import GuideError, generate
 
+    if thumbnails:
+        from .trainer.guide import thumbnails as write_thumbnails
+
+        try:
+            written = write_thumbnails(thumbnails, lang=lang, progress=click.echo)
+        except GuideError as exc:
+            fail(f"guide: {exc}")
+        click.echo(f"{len(written)} thumbnails written in {thumbnails}")
+        return
     try:
         result = generate(out, method=method, lang=lang, progress=click.echo)
     except GuideError as exc:

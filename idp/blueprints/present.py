@@ -8,9 +8,10 @@ Client page (another port) tells it by postMessage. The callouts live in this pa
 `/_emulator/screens`: every screen with its place in the guide; « Commencer ici » prepares a new client at that
 screen (idp/trainer/start.py) and opens it in the presenter view.
 """
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -145,7 +146,17 @@ def _card(screen):
     placed = _placed(STEPS[screen], method)
     placed["method"] = method
     placed["can_start"] = starting.can_start(screen)
+    placed["thumbnail"] = _thumbnail(screen)
     return placed
+
+
+def _thumbnail(screen):
+    """The URL of the screen's thumbnail shipped with the package (`idp-emulator guide --thumbnails`), or None
+    for a screen the guide's journey never shows (its card stays a schematic one)."""
+    name = f"img/screens/{screen}.webp"
+    if not (Path(current_app.static_folder) / name).is_file():
+        return None
+    return url_for("static", filename=name)
 
 
 @bp.route("/screens/<screen>/start", methods=["POST"])

@@ -565,3 +565,67 @@ def generate(out=None, method="authenticator", lang="fr", progress=print):
             instance.stop()
         phase("pdf")
     return Result(html_path, pdf_path, shots, timings)
+
+
+# --- the gallery's thumbnails -------------------------------------------------------------------------
+
+# Where the package ships one small image per screen for the gallery (/_emulator/screens), and how wide it is.
+THUMBNAILS = Path(__file__).resolve().parent.parent / "static" / "img" / "screens"
+THUMBNAIL_WIDTH = 320
+
+
+def thumbnail(image, width=THUMBNAIL_WIDTH):
+    """A screenshot (PNG bytes) made `width` pixels wide, as a small WebP (the same screenshot, the same bytes)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    with Image.open(BytesIO(image)) as shot:
+        shot = shot.convert("RGB")
+        small = shot.resize((width, round(shot.height * width / shot.width)), Image.Resampling.LANCZOS)
+    out = BytesIO()
+    small.save(out, "WEBP", quality=80, method=6)
+    return out.getvalue()
+
+
+def thumbnails(folder=THUMBNAILS, lang="fr", progress=print):
+    """Photograph the journey of both methods, in demo mode as the guide does, and write `<screen>.webp` in
+    `folder` for every screen photographed; return {screen: path}. Run it again when a screen changes."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise GuideError("the thumbnails need Playwright: pip install 'idp-emulator[guide]'") from None
+    executable = chromium()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for method in METHODS:
+                # A fresh instance per method: the guide's client is invited anew and registers this method.
+                with tempfile.TemporaryDirectory(prefix="idp-thumbnails-") as data:
+                    instance = PrivateInstance(data)
+                    try:
+                        instance.start()
+                        instance.ready()
+                        instance.api("PUT", "/settings", json={"demo": True, "language": lang})
+
+                        def say(index, total, step, method=method):
+                            progress(f"[{method} {index:>{len(str(total))}}/{total}] {step.screen}")
+
+                        journey = Journey(instance, browser, method, lang, say)
+                        try:
+                            shots = journey.run()
+                        finally:
+                            journey.close()
+                    finally:
+                        instance.stop()
+                for screen, shot in shots.items():
+                    if screen not in written:  # the screens both methods show are the same: the first one's
+                        path = folder / f"{screen}.webp"
+                        path.write_bytes(thumbnail(shot.image))
+                        written[screen] = path
+        finally:
+            browser.close()
+    return written
