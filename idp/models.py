@@ -482,6 +482,18 @@ class OneTimeCode(db.Model):
     expires_at: Mapped[object] = mapped_column(DateTime)
     used_at: Mapped[object] = mapped_column(DateTime, nullable=True)
 
+    @classmethod
+    def spend(cls, code_id):
+        """Mark the code used, once even against a concurrent request; True for the request that did."""
+        used = db.session.execute(update(cls).where(cls.id == code_id, cls.used_at.is_(None)).values(used_at=clock.now()))
+        return used.rowcount == 1
+
+    @classmethod
+    def count_wrong(cls, code_id):
+        """Add one wrong try to the code (one statement: concurrent tries all count); the tries so far."""
+        return db.session.execute(update(cls).where(cls.id == code_id).values(attempts=cls.attempts + 1)
+                                  .returning(cls.attempts)).scalar()
+
 
 class AttemptCounter(db.Model):
     """Wrong answers (or sends) of one kind for one account or flow, and its cool-down (idp.devices.attempts)."""

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from .. import clock
 from ..extensions import db
@@ -72,12 +72,7 @@ def verify(flow, typed):
 
     def compare():
         if hmac.compare_digest(row.code_hash, _hash(flow.id, typed)):
-            # Used once, even by two requests at once.
-            used = db.session.execute(update(OneTimeCode).where(OneTimeCode.id == row.id, OneTimeCode.used_at.is_(None))
-                                      .values(used_at=clock.now()))
-            return "ok" if used.rowcount == 1 else "missing"
-        tries = db.session.execute(update(OneTimeCode).where(OneTimeCode.id == row.id)
-                                   .values(attempts=OneTimeCode.attempts + 1).returning(OneTimeCode.attempts)).scalar()
-        return "too_many" if tries >= MAX_ATTEMPTS else "wrong"
+            return "ok" if OneTimeCode.spend(row.id) else "missing"
+        return "too_many" if OneTimeCode.count_wrong(row.id) >= MAX_ATTEMPTS else "wrong"
 
     return attempts.guarded("email_code", attempts.subjects(flow=flow), compare)[0]

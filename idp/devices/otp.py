@@ -117,13 +117,8 @@ def check_sms_code(flow, purpose, code):
 
     def compare():
         if _matches(code, row.code_hash):
-            # Used once, even by two requests at once.
-            used = db.session.execute(update(OneTimeCode).where(OneTimeCode.id == row.id, OneTimeCode.used_at.is_(None))
-                                      .values(used_at=clock.now()))
-            return "ok" if used.rowcount == 1 else "missing"
-        tries = db.session.execute(update(OneTimeCode).where(OneTimeCode.id == row.id)
-                                   .values(attempts=OneTimeCode.attempts + 1).returning(OneTimeCode.attempts)).scalar()
-        return "locked" if tries >= SMS_MAX_ATTEMPTS else "wrong"
+            return "ok" if OneTimeCode.spend(row.id) else "missing"
+        return "locked" if OneTimeCode.count_wrong(row.id) >= SMS_MAX_ATTEMPTS else "wrong"
 
     return attempts.guarded("sms_code", attempts.subjects(flow=flow), compare)[0]
 
