@@ -149,6 +149,14 @@ def live_server(tmp_path):
     server.stop()
 
 
+@pytest.fixture
+def verify_with_the_emulator_ca(monkeypatch):
+    """requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify=: keep the verify=<ca> that
+    MSAL (or the test's own session) is given in charge, whatever the machine's environment says."""
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+
+
 @pytest.fixture(scope="session")
 def client_libraries_server(tmp_path_factory):
     """One `serve --https` for the tests of Microsoft's client libraries (MSAL.js, MSAL interactive).

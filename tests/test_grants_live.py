@@ -28,11 +28,7 @@ def tls(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(autouse=True)
-def ca_in_charge(monkeypatch):
-    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override MSAL's verify=<ca>: keep MSAL's in charge.
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+pytestmark = pytest.mark.usefixtures("verify_with_the_emulator_ca")
 
 
 class KeepThePort(requests.Session):

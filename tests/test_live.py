@@ -124,10 +124,7 @@ def tls_server(tmp_path):
     server.stop()
 
 
-def test_msal_confidential_client_over_https(tls_server, monkeypatch):
-    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify=: keep MSAL's verify=<ca> in charge.
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+def test_msal_confidential_client_over_https(tls_server, verify_with_the_emulator_ca):
     ca = str(tls_server.ca_path)
     assert "ca" in tls_server.ca_path.name and tls_server.ca_path.read_text().startswith("-----BEGIN CERTIFICATE-----")
     log = tls_server.output.read_text()

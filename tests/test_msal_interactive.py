@@ -13,11 +13,9 @@ from .test_spa import ARGS, CHROMIUM, EMAIL, sign_in_on_the_idp
 pytestmark = pytest.mark.browser
 
 
-def test_acquire_token_interactive_with_a_portless_localhost_redirect_uri(client_libraries_server, monkeypatch):
+def test_acquire_token_interactive_with_a_portless_localhost_redirect_uri(client_libraries_server, monkeypatch,
+                                                                         verify_with_the_emulator_ca):
     idp = client_libraries_server
-    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify=: keep MSAL's verify=<ca> in charge.
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     # MSAL opens "a web browser" with Python's webbrowser module: here, the URL goes to the Chromium below.
     opened = queue.Queue()
     monkeypatch.setattr(webbrowser, "open", lambda url, *args, **kwargs: opened.put(url) or True)

@@ -22,11 +22,8 @@ def read_step(process, step):
     return answer
 
 
-def test_msal_node_auth_code_then_silent_from_the_cache(client_libraries_server, monkeypatch):
+def test_msal_node_auth_code_then_silent_from_the_cache(client_libraries_server, verify_with_the_emulator_ca):
     idp = client_libraries_server
-    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify=: keep verify=<ca> in charge.
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     folder = jslibs.install()
     config = {"authority": f"{idp.base_url}/{TENANT}", "clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET,
               "redirectUri": REDIRECT_URI, "idleMs": 3000}

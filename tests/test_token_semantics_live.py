@@ -24,11 +24,7 @@ def tls_server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(autouse=True)
-def no_ca_bundle_override(monkeypatch):
-    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify=: keep the emulator's CA in charge.
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+pytestmark = pytest.mark.usefixtures("verify_with_the_emulator_ca")
 
 
 class CountingSession(requests.Session):
