@@ -9,22 +9,23 @@ database, the versions reach every host, which a file in one host's data folder 
 Reading them costs one small query, made at most once per request (kept in flask.g).
 """
 from flask import g, has_app_context
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .extensions import db
 
 NAMES = ("tenants", "settings", "keys")
-SELECT = text("SELECT name, version FROM stamp")  # the `stamp` table of idp.models.Stamp, read whole
+SELECT = "SELECT name, version FROM stamp"  # the `stamp` table of idp.models.Stamp, read whole
 
 
 def current():
     """Return {name: version} as the database has it now, read once per app context (each request has its own)."""
     if has_app_context() and "stamps" in g:
         return g.stamps
-    with db.session.no_autoflush:  # a flush might bump a stamp: it is read first, then the request writes
-        versions = dict(db.session.execute(SELECT).all())
+    # On the session's connection but around the ORM (no autoflush, no statement compiled): a flush might bump a
+    # stamp, so it is read first, then the request writes; and every request pays this read.
+    versions = dict(db.session.connection().exec_driver_sql(SELECT).all())
     if has_app_context():
         g.stamps = versions
     return versions

@@ -31,7 +31,7 @@ class PublishedDocuments:
                 with self.app.app_context():
                     self.engine = db.engine
             with self.engine.connect() as connection:
-                versions = dict(connection.execute(stamps.SELECT).all())
+                versions = dict(connection.exec_driver_sql(stamps.SELECT).all())
         except Exception:  # noqa: BLE001
             return None
         return versions.get("tenants", 0), versions.get("keys", 0)
