@@ -1,5 +1,7 @@
 """Everything the emulator knows, in the database: tenants, clients, users, flows, codes, tokens, devices, messages."""
 import copy
+import hashlib
+import hmac
 import secrets
 import uuid
 from datetime import timedelta
@@ -68,6 +70,9 @@ class Setting(db.Model):
         cls._values()[key] = value
         settings_changed()  # a Core statement: no flush sees it, so bump the "settings" version here
 
+
+# Stored secret hash -> SHA-256 of the secret that matched it (Client.check_secret).
+_VERIFIED_SECRETS = {}
 
 # Database URI -> (settings version, {key: value}): plain values, never rows.
 _SETTINGS_CACHE = {}
@@ -154,7 +159,25 @@ class Client(db.Model):
         return self.secret_hash is None and not self.certificates
 
     def check_secret(self, secret):
-        return bool(self.secret_hash) and check_password_hash(self.secret_hash, secret)
+        """Check a client secret against its stored (slow) hash, once per process and secret.
+
+        Every token request of a confidential client sends its secret: with the default scrypt hash, checking it
+        each time would cost tens of milliseconds per request. Once a secret has matched, the process keeps a
+        SHA-256 of it, keyed by the stored hash (a new secret, seeded or rotated, has a new hash), and later
+        requests compare with that. Memory only, never written anywhere.
+        """
+        if not self.secret_hash or not isinstance(secret, str):
+            return False
+        digest = hashlib.sha256(secret.encode()).digest()
+        known = _VERIFIED_SECRETS.get(self.secret_hash)
+        if known is not None:
+            return hmac.compare_digest(known, digest)
+        if not check_password_hash(self.secret_hash, secret):
+            return False
+        if len(_VERIFIED_SECRETS) >= 1024:  # clients are few; a bound all the same
+            _VERIFIED_SECRETS.clear()
+        _VERIFIED_SECRETS[self.secret_hash] = digest
+        return True
 
     # authlib ClientMixin
     def get_client_id(self):
