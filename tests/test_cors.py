@@ -141,3 +141,27 @@ def test_a_refused_token_request_body_is_an_error_not_a_crash(client):
         "client_id": SPA_CLIENT_ID, "grant_type": "authorization_code", "code": "unknown", "redirect_uri": SPA_REDIRECT_URI})
     # the SPA may read the errors of its own requests
     assert wrong_grant.status_code == 400 and wrong_grant.headers["Access-Control-Allow-Origin"] == SPA_ORIGIN
+
+
+GRAPH_DEFAULT = "https://graph.microsoft.com/.default"
+
+
+@pytest.mark.parametrize("data", [
+    {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+     "scope": GRAPH_DEFAULT},
+    {"grant_type": "password", "client_id": "2f1e9d7c-4b3a-4c5d-8e6f-7a8b9c0d1e2f", "username": "client.demo@example.fr",
+     "password": "Demo-2026!", "scope": "User.Read openid profile offline_access"},
+    {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": "2f1e9d7c-4b3a-4c5d-8e6f-7a8b9c0d1e2f",
+     "device_code": "any"},
+], ids=["client_credentials", "password", "device_code"])
+def test_other_grants_sent_cross_origin_are_9002326(client, data):
+    response = client.post(TOKEN_PATH, data=data, headers={"Origin": OTHER_ORIGIN})
+    assert response.status_code == 400, response.json
+    assert response.json["error"] == "invalid_request" and response.json["error_codes"] == [9002326]
+    assert response.json["error_description"].startswith(
+        f"AADSTS9002326: Cross-origin token redemption is permitted only for the 'Single-Page Application' "
+        f"client-type. Request origin: '{OTHER_ORIGIN}'.")
+    assert "Access-Control-Allow-Origin" not in response.headers
+    # The same request from a server (no Origin) is not refused for its origin.
+    from_server = client.post(TOKEN_PATH, data=data)
+    assert 9002326 not in (from_server.json.get("error_codes") or [])

@@ -5,7 +5,8 @@
   Authorization header, never in cookies).
 - The token endpoint (v2.0 and v1): only the origins of a single-page app's redirect URIs, as
   Microsoft's "Single-page application" platform. A code issued to a SPA redirect URI must be
-  redeemed from the browser, any other code from a server (`check_redemption`).
+  redeemed from the browser, any other code from a server (`check_redemption`); the other grants from a
+  browser only for a SPA's origin (`check_grant_origin`).
 - Everything else (the sign-in screens, the control API): no CORS.
 
 An after_request hook adds the headers, so the published-documents layer (idp.oidc.published)
@@ -85,6 +86,22 @@ def spa_origin(client, origin):
 def _origin(uri):
     parts = urlsplit(uri)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+# Grants whose code or refresh token says where it may be redeemed (check_redemption, at redemption).
+REDEEMED = ("authorization_code", "refresh_token")
+
+
+def check_grant_origin(client, grant_type):
+    """Refuse any other grant sent by a script of another origin, unless that origin is the client's SPA origin.
+
+    A browser page sends `Origin` with a cross-origin POST: client credentials, a password (ROPC), a device code
+    or an on-behalf-of assertion from a page that is not the client's registered single-page app is Microsoft's
+    AADSTS9002326, as for a server's code.
+    """
+    origin = request.headers.get("Origin")
+    if origin and grant_type not in REDEEMED and not spa_origin(client, origin):
+        raise AADError("invalid_request", 9002326, origin=origin)
 
 
 def check_redemption(spa):

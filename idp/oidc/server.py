@@ -73,6 +73,7 @@ class MicrosoftServer(AuthorizationServer):
             client = authenticate_by_assertion(self.query_client, request)
             _same_tenant(client)
             request.auth_method = "private_key_jwt"
+            cors.check_grant_origin(client, request.payload.grant_type)
             return client
         try:
             client_id, secret = extract_basic_authorization(request.headers)
@@ -97,6 +98,7 @@ class MicrosoftServer(AuthorizationServer):
         elif not client.check_secret(secret):
             raise AADError("invalid_client", 7000215, client_id=client_id)
         request.auth_method = method
+        cors.check_grant_origin(client, request.payload.grant_type)
         return client
 
     def handle_error_response(self, request, error):
