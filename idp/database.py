@@ -15,9 +15,13 @@ from sqlalchemy import text
 from .extensions import db
 
 
-def _insert(model):
-    """The INSERT construct of the session's dialect (the one that knows ON CONFLICT)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+def dialect_insert(model, dialect=None):
+    """The INSERT construct of the session's dialect, or of `dialect` (the one that knows ON CONFLICT).
+
+    Imported when first used: a server on SQLite never loads the PostgreSQL dialect (cold start).
+    """
+    name = (dialect or db.session.get_bind().dialect).name
+    if name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
@@ -29,7 +33,7 @@ def insert_missing(model, keys, **values):
 
     Columns not given get their model defaults (Core inserts apply them too).
     """
-    statement = _insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+    statement = dialect_insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
     # RETURNING, not rowcount: psycopg reports rowcount -1 for this statement once SQLAlchemy adds RETURNING itself.
     statement = statement.returning(*model.__table__.primary_key.columns)
     return db.session.execute(statement).first() is not None
@@ -37,7 +41,7 @@ def insert_missing(model, keys, **values):
 
 def upsert(model, keys, **values):
     """Insert a row, or update the one with the same `keys` to `values` (last writer wins, never a 500)."""
-    statement = _insert(model).values(**values)
+    statement = dialect_insert(model).values(**values)
     changed = {k: v for k, v in values.items() if k not in keys}
     db.session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changed))
 

@@ -10,7 +10,6 @@ Reading them costs one small query, made at most once per request (kept in flask
 """
 from flask import g, has_app_context
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .extensions import db
@@ -37,12 +36,11 @@ def version(name):
 
 def bump(name, connection=None):
     """Bump a version in the current transaction (the caller commits it with the change it stands for)."""
+    from .database import dialect_insert
     from .models import Stamp
 
     target = connection if connection is not None else db.session
-    dialect = connection.dialect if connection is not None else db.session.get_bind().dialect
-    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-    statement = insert(Stamp).values(name=name, version=1)
+    statement = dialect_insert(Stamp, connection.dialect if connection is not None else None).values(name=name, version=1)
     target.execute(statement.on_conflict_do_update(index_elements=[Stamp.name],
                                                    set_={"version": Stamp.version + 1}))
     if has_app_context():

@@ -11,13 +11,12 @@ import secrets
 from pathlib import Path
 from typing import NamedTuple
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+import hashlib
+import ssl
+
+from cryptography.hazmat.primitives import serialization
 from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import stamps
 from ..extensions import db
@@ -30,10 +29,11 @@ def _b64url(data):
 
 def _insert_ignoring(model, **values):
     """INSERT a row unless one with the same key is there (ON CONFLICT DO NOTHING); return whether it was inserted."""
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    from ..database import dialect_insert
+
     # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT SQLAlchemy gives a RETURNING clause.
     key = list(model.__table__.primary_key.columns)
-    statement = insert(model).values(**values).on_conflict_do_nothing().returning(*key)
+    statement = dialect_insert(model).values(**values).on_conflict_do_nothing().returning(*key)
     return db.session.execute(statement).first() is not None
 
 
@@ -106,8 +106,7 @@ class KeyStore:
             return self._load()
         keys = []
         for kid, private_pem, certificate_pem in rows:
-            cert = x509.load_pem_x509_certificate(certificate_pem.encode())
-            der = cert.public_bytes(serialization.Encoding.DER)
+            der = ssl.PEM_cert_to_DER_cert(certificate_pem)  # the certificate's bytes, for x5c and x5t
             # Our own keys (written by _new_key): skip OpenSSL's RSA consistency check, which costs
             # ~150 ms per key in every worker process; the result is the same key.
             private = serialization.load_pem_private_key(private_pem.encode(), None, unsafe_skip_rsa_key_validation=True)
@@ -140,6 +139,12 @@ class KeyStore:
 
 def _new_key():
     """Return (kid, private key PEM, self-signed certificate PEM) of a new RSA signing key."""
+    # Here, not at import: a server that already has its keys never builds a certificate (cold start).
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = datetime.datetime.now(datetime.UTC)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "idp-emulator token signing")])
@@ -166,6 +171,4 @@ class _Loaded(NamedTuple):
 
 
 def _sha1(data):
-    digest = hashes.Hash(hashes.SHA1())
-    digest.update(data)
-    return digest.finalize()
+    return hashlib.sha1(data, usedforsecurity=False).digest()  # a certificate thumbprint (x5t), not a security check
