@@ -327,12 +327,15 @@ class Up(sb.Server):
         seconds = super().start(timeout)
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:  # the Espace Client too
+            browser = sb.Browser(self.client_port)
             try:
-                status, _, _ = sb.Browser(self.client_port).request("GET", "/")
+                status, _, _ = browser.request("GET", "/")
                 if status < 500:
                     return seconds
             except OSError:
                 pass
+            finally:
+                browser.close()
             time.sleep(0.05)
         raise RuntimeError("the Espace Client of `up` did not answer")
 
@@ -354,6 +357,8 @@ def espace_client_sign_in(up, email):
         if status != 200:
             raise sb.SignInError(f"`up` sign-in: {status} after {seen}: {body[:300]!r}")
         if port == up.client_port:
+            for each in browsers.values():
+                each.close()
             return seen
         screen = sb._screen(body)
         seen.append(screen)
