@@ -75,6 +75,7 @@ def create_app(data_dir, users):
                     email=email, name=email.split("@")[0], oid=secrets.token_hex(16),
                     password_hash=generate_password_hash(PASSWORD, FAST_HASH))).inserted_primary_key[0]
                 c.execute(insert(consents).values(account_id=account_id, client_id=CLIENT_ID))
+    engine.dispose()  # the app is built before the fork (preload): no pooled connection is shared by the workers
     key_file = Path(data_dir) / "key.json"
     if not key_file.exists():
         key_file.write_text(json.dumps(RSAKey.generate_key(2048, {"kid": "floor"}, private=True).as_dict(private=True)))
@@ -197,20 +198,41 @@ def create_app(data_dir, users):
     return app
 
 
+def serve_options():
+    """The options `idp-emulator serve` runs with by default (its click command's defaults), in the names of
+    idp.serving.serve, so that the floor runs on the same server and settings as the emulator whatever they become."""
+    import inspect
+
+    from idp.cli import serve as serve_command
+    from idp.serving import serve
+
+    accepted = inspect.signature(serve).parameters
+    defaults = {param.name: param.default for param in serve_command.params}
+    options = {}
+    for option, parameter in (("workers", "workers"), ("threads", "threads"), ("keep_alive", "keepalive")):
+        value = defaults.get(option)
+        if parameter in accepted and value is not None and not callable(value):
+            options[parameter] = value
+    return options
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--data", required=True, help="a folder for the database and the key")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, help="default: the emulator's `serve` default")
+    parser.add_argument("--threads", type=int, help="default: the emulator's `serve` default")
     parser.add_argument("--users", default="", help="comma-separated emails to create (password Demo-2026!)")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from idp.serving import serve  # the same gunicorn options as `idp-emulator serve`
+    from idp.serving import serve  # the same server and code path as `idp-emulator serve`
 
+    options = serve_options() if args.workers is None or args.threads is None else {}
+    options.update({name: value for name, value in (("workers", args.workers), ("threads", args.threads))
+                    if value is not None})
     os.makedirs(args.data, exist_ok=True)
     users = [u for u in args.users.split(",") if u]
-    serve(lambda: create_app(args.data, users), "127.0.0.1", args.port, workers=args.workers, threads=args.threads)
+    serve(lambda: create_app(args.data, users), "127.0.0.1", args.port, **options)
 
 
 if __name__ == "__main__":

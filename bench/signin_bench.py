@@ -192,9 +192,9 @@ class SignInError(AssertionError):
 class RelyingParty:
     """What the Espace Client does: discovery and JWKS once, then code -> token -> userinfo per sign-in."""
 
-    def __init__(self, port):
+    def __init__(self, port, discovery_path=f"/{TENANT}/v2.0/.well-known/openid-configuration"):
         api = Browser(port)
-        status, _, body = api.request("GET", f"/{TENANT}/v2.0/.well-known/openid-configuration")
+        status, _, body = api.request("GET", discovery_path)
         assert status == 200, status
         self.config = json.loads(body)
         status, _, body = api.request("GET", urlsplit(self.config["jwks_uri"]).path)
@@ -340,6 +340,8 @@ def idp_command(*args):
 
 
 class Server:
+    ready_path = f"/{TENANT}/v2.0/.well-known/openid-configuration"  # answers 200 once the server is up
+
     def __init__(self, data_dir, workers=2, threads=4):
         self.data_dir = Path(data_dir)
         self.workers = workers
@@ -348,15 +350,18 @@ class Server:
         self.process = None
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
 
+    def env(self):
+        return server_env(self.data_dir)
+
     def command(self):
         return idp_command("serve", "--port", str(self.port), "--workers", str(self.workers), "--threads", str(self.threads))
 
     def start(self, timeout=30.0):
         """Start the server; return seconds from process start to discovery answering 200."""
         self.log = open(self.log_path, "wb")
-        path = f"/{TENANT}/v2.0/.well-known/openid-configuration"
+        path = self.ready_path
         t0 = time.perf_counter()
-        self.process = subprocess.Popen(self.command(), env=server_env(self.data_dir), stdout=self.log, stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen(self.command(), env=self.env(), stdout=self.log, stderr=subprocess.STDOUT,
                                         cwd=str(self.data_dir.parent))
         deadline = t0 + timeout
         while time.perf_counter() < deadline:
