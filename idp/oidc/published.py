@@ -6,6 +6,9 @@ requests with the bytes Flask produced the first time for the same URL, host, sc
 else goes through Flask untouched.
 """
 import re
+import threading
+
+from sqlalchemy import event
 
 from .. import stamps
 from ..extensions import db
@@ -22,19 +25,54 @@ class PublishedDocuments:
         self.app = app
         self.engine = None  # the app's, once known
         self.cache = {}
+        # Each server thread reads the versions on a database connection of its own, taken out of the pool
+        # once: the read is then one small query on the driver, without the pool's checkout and reset that
+        # cost several times the query itself.
+        self.local = threading.local()
+        self.connections = []  # every thread's, closed with the engine (dispose)
+        self.lock = threading.Lock()
 
     def version(self):
-        """The versions the documents depend on: one small query on a pooled connection (no session, no app
-        context); None if the database does not answer (Flask then answers as for any request)."""
+        """The versions the documents depend on: one small query (no session, no app context); None if the
+        database does not answer (Flask then answers as for any request)."""
+        connection = getattr(self.local, "connection", None)
         try:
-            if self.engine is None:
-                with self.app.app_context():
-                    self.engine = db.engine
-            with self.engine.connect() as connection:
-                versions = dict(connection.exec_driver_sql(stamps.SELECT).all())
+            if connection is None:
+                if self.engine is None:
+                    with self.app.app_context():
+                        self.engine = db.engine
+                    event.listen(self.engine, "engine_disposed", self.close_connections)
+                connection = self.engine.raw_connection()
+                connection.detach()  # out of the pool for good: closed on an error or with the engine
+                with self.lock:
+                    self.connections.append(connection)
+                self.local.connection = connection
+            cursor = connection.cursor()
+            try:
+                cursor.execute(stamps.SELECT)
+                versions = dict(cursor.fetchall())
+            finally:
+                cursor.close()
+            connection.rollback()  # no transaction left open (PostgreSQL would keep its snapshot)
         except Exception:  # noqa: BLE001
+            self.local.connection = None
+            if connection is not None:
+                try:
+                    connection.close()
+                except Exception:  # noqa: BLE001
+                    pass
             return None
         return versions.get("tenants", 0), versions.get("keys", 0)
+
+    def close_connections(self, engine=None):
+        """Close the threads' connections (the engine is disposed: tests, a worker after fork); they reopen on use."""
+        with self.lock:
+            connections, self.connections = self.connections, []
+        for connection in connections:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - another thread's SQLite connection, or one already broken
+                pass
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
