@@ -5,7 +5,6 @@ from .conftest import CLIENT_ID, CLIENT_SECRET, PASSWORD, PUBLIC_CLIENT_ID, REDI
 from .helpers import callback_params, pkce
 from .test_protocol import assert_aadsts, verify
 
-GRAPH_ID = "00000003-0000-0000-c000-000000000000"
 V1_TOKEN = f"/{TENANT}/oauth2/token"
 
 
@@ -54,8 +53,9 @@ def test_v1_authorize_with_resource_then_v1_token(client, browser):
                                            "client_secret": CLIENT_SECRET, "code_verifier": verifier,
                                            "resource": "https://graph.microsoft.com"})
     assert response.status_code == 200, response.json
-    assert verify(client, response.json["access_token"])["aud"] == GRAPH_ID
-    assert verify(client, response.json["id_token"])["preferred_username"] == "client.demo@example.fr"
+    # v1.0 tokens (tests/test_v1_tokens.py): aud is the resource as named, the user is upn/unique_name
+    assert verify(client, response.json["access_token"])["aud"] == "https://graph.microsoft.com"
+    assert verify(client, response.json["id_token"])["upn"] == "client.demo@example.fr"
 
 
 def test_v1_token_maps_resource_for_client_credentials_and_reports_errors(client):
@@ -63,7 +63,8 @@ def test_v1_token_maps_resource_for_client_credentials_and_reports_errors(client
                                            "client_secret": CLIENT_SECRET, "resource": "https://graph.microsoft.com"})
     assert response.status_code == 200, response.json
     claims = verify(client, response.json["access_token"])
-    assert claims["aud"] == GRAPH_ID and claims["idtyp"] == "app"
+    assert claims["aud"] == "https://graph.microsoft.com" and claims["idtyp"] == "app" and claims["ver"] == "1.0"
+    assert claims["appid"] == CLIENT_ID and claims["appidacr"] == "1" and "azp" not in claims
     assert_aadsts(client.post(V1_TOKEN, data={"grant_type": "client_credentials", "client_id": CLIENT_ID,
                                               "client_secret": "wrong", "resource": "https://graph.microsoft.com"}),
                   7000215, status=401)

@@ -1,7 +1,8 @@
 """The v1.0 paths client libraries still call: discovery, authorize, token, logout, device code, user realm.
 
 They are thin: v1 requests name a `resource` where v2.0 requests name scopes, so each maps its
-parameters and hands over to the v2.0 handler. The tokens are the emulator's v2.0 tokens (README).
+parameters and hands over to the v2.0 handler. The token endpoint issues v1.0 tokens, as Microsoft's
+(idp.oidc.tokens_v1): the request carries the resource as it was named, the `aud` of its access token.
 """
 from urllib.parse import urlencode, urlsplit
 
@@ -14,6 +15,7 @@ from ..extensions import csrf
 from ..models import User
 from ..oidc.errors import AADError, json_error_response
 from ..oidc.server import server
+from ..oidc.tokens_v1 import V1Request
 from ..oidc.urls import META_TENANTS, PERSONAL_TENANT_ID, base_url, cached_tenant
 from . import oauth
 
@@ -49,7 +51,7 @@ def discovery_document(segment, base, tid):
         "token_endpoint": f"{base}/{segment}/oauth2/token",
         "jwks_uri": f"{base}/{segment}/discovery/keys",
         "scopes_supported": ["openid"],
-        "issuer": f"{base}/{tid}/",
+        "issuer": f"{base}/{tid}/",  # idp.oidc.urls.v1_issuer, for the request's base
         "microsoft_multi_refresh_token": True,
         "authorization_endpoint": f"{base}/{segment}/oauth2/authorize",
         "device_authorization_endpoint": f"{base}/{segment}/oauth2/devicecode",
@@ -58,10 +60,19 @@ def discovery_document(segment, base, tid):
     return document
 
 
-def v1_scope(values):
-    """The v2.0 scope of a v1.0 request: `{resource}/.default` (Graph when no resource), plus its OpenID scopes."""
+# What a v1.0 sign-in always gets, whatever its `scope`: an ID token with the profile, and a refresh token.
+V1_SIGN_IN = ("openid", "profile", "offline_access")
+
+
+def v1_scope(values, sign_in=False):
+    """The v2.0 scope of a v1.0 request: `{resource}/.default` (Graph when no resource), plus its OpenID scopes.
+
+    sign_in: a user's sign-in or refresh, which v1.0 answers with an ID token and a refresh token (V1_SIGN_IN).
+    """
     resource = (values.get("resource") or "").strip().rstrip("/")
     oidc = [s for s in (values.get("scope") or "").split() if s in ("openid", "profile", "email", "offline_access")]
+    if sign_in:
+        oidc = [s for s in V1_SIGN_IN if s not in oidc] + oidc
     if not resource:
         return " ".join(oidc + [s for s in (values.get("scope") or "").split() if s not in oidc]) or "openid profile"
     return " ".join(oidc + [f"{resource}/.default"])
@@ -71,9 +82,7 @@ def v1_scope(values):
 @csrf.exempt
 def authorize(tenant):
     params = request.values.to_dict()
-    params["scope"] = v1_scope(params)
-    if "openid" not in params["scope"].split():
-        params["scope"] = "openid " + params["scope"]
+    params["scope"] = v1_scope(params, sign_in=True)
     params.pop("resource", None)
     return redirect(url_for("oauth.authorize", tenant=tenant) + "?" + urlencode(params))
 
@@ -88,19 +97,25 @@ def token(tenant):
     data = request.form.to_dict()
     if not data.get("grant_type"):
         return json_error_response(AADError("invalid_request", 900144, parameter="grant_type"))
-    if data["grant_type"] != "authorization_code" and ("resource" in data or "scope" not in data):
-        data["scope"] = v1_scope(data)
-    data.pop("resource", None)
-    return server.create_token_response(MappedTokenRequest(data))
+    v1 = V1Request(resource=data.pop("resource", None))
+    if v1.resource is not None or (data["grant_type"] != "authorization_code" and "scope" not in data):
+        # A code is redeemed for the resource the token request names (ADAL sends it), else the sign-in's.
+        data["scope"] = v1_scope({**data, "resource": v1.resource},
+                                 sign_in=data["grant_type"] in ("refresh_token", "password"))
+    return server.create_token_response(MappedTokenRequest(data, v1))
 
 
 class MappedTokenRequest(OAuth2Request):
-    """The v1.0 token request with its parameters mapped to v2.0 (authlib reads both payload and form)."""
+    """The v1.0 token request with its parameters mapped to v2.0 (authlib reads both payload and form).
 
-    def __init__(self, data):
+    v1: what the tokens need beyond the mapping (the resource as named); its presence makes them v1.0 tokens.
+    """
+
+    def __init__(self, data, v1):
         super().__init__("POST", request.url, headers=request.headers)
         self.payload = BasicOAuth2Payload(data)
         self._mapped = MultiDict(data)
+        self.v1 = v1
 
     @property
     def form(self):

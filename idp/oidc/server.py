@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from .. import clock
 from ..extensions import db
 from ..models import AuthorizationCode, Client, RefreshToken
-from . import cors, resources, tokens
+from . import cors, resources, tokens, tokens_v1
 from .errors import AADError, json_error_response
 from .urls import META_TENANTS, tenant_id
 from .urls import plain, remembered
@@ -109,18 +109,23 @@ class MicrosoftServer(AuthorizationServer):
     def generate_user_token(self, grant, user, token_scope, context, include_refresh_token):
         """Return the token response of a user sign-in, for token_scope's resource (a resources.TokenScope)."""
         client = grant.request.client
-        access = tokens.access_token(user, client, token_scope, context)
-        token = {
-            "token_type": "Bearer",
-            "scope": token_scope.response_text,
-            "expires_in": tokens.TOKEN_LIFETIME,
-            "ext_expires_in": tokens.TOKEN_LIFETIME,
-            "access_token": access,
-        }
+        v1 = getattr(grant.request, "v1", None)  # a request to the v1.0 token endpoint (idp.blueprints.v1)
+        if v1 is not None:
+            token = tokens_v1.user_token_response(user, client, token_scope, context, v1,
+                                                  getattr(grant.request, "auth_method", None))
+        else:
+            access = tokens.access_token(user, client, token_scope, context)
+            token = {
+                "token_type": "Bearer",
+                "scope": token_scope.response_text,
+                "expires_in": tokens.TOKEN_LIFETIME,
+                "ext_expires_in": tokens.TOKEN_LIFETIME,
+                "access_token": access,
+            }
+            if "openid" in token_scope.oidc:
+                token["id_token"] = tokens.id_token(user, client, context, token_scope.text, access_token=access)
         if include_refresh_token:
             token["refresh_token"] = "1.A" + secrets.token_urlsafe(48)
-        if "openid" in token_scope.oidc:
-            token["id_token"] = tokens.id_token(user, client, context, token_scope.text, access_token=access)
         if grant.request.payload.data.get("client_info") == "1":
             token["client_info"] = tokens.client_info(user)
         return token
@@ -328,6 +333,10 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=False):
         resource = resources.require(self.request.client, scope.split()[0][: -len("/.default")])
+        v1 = getattr(self.request, "v1", None)
+        if v1 is not None:
+            return tokens_v1.app_token_response(self.request.client, resource, v1,
+                                                getattr(self.request, "auth_method", None))
         return {
             "token_type": "Bearer",
             "expires_in": tokens.TOKEN_LIFETIME,

@@ -23,6 +23,11 @@ def issuer(tenant_id):
     return f"{base_url()}/{tenant_id}/v2.0"
 
 
+def v1_issuer(tenant_id):
+    """The v1.0 issuer: Microsoft's https://sts.windows.net/{tid}/, on the emulator's base."""
+    return f"{base_url()}/{tenant_id}/"
+
+
 def find_tenant(segment):
     """Return the Tenant a URL's tenant segment names (GUID or domain), or None for unknown ones.
 
