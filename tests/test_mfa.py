@@ -218,3 +218,26 @@ def test_garbage_on_the_phone_never_gives_a_500(browser):
         assert response.status_code == 302, response.status_code
         assert browser.get(response.location).status == 200
     assert browser.get("/_emulator/phone/%EF%BC%91%EF%BC%92").status == 404
+
+
+def test_every_refused_code_and_unanswered_notification_has_the_words_of_each_screen(app):
+    from idp.devices import attempts, otp, push
+
+    with app.test_request_context():
+        for screen, results in {"mfa-otp": ("invalid", "wrong", "reused", "expired", "locked", "missing"),
+                                "proofup-totp-qr": ("invalid", "wrong", "reused"),
+                                "proofup-sms-code": ("invalid", "wrong", "expired", "locked", "missing")}.items():
+            for result in results:
+                assert otp.error(result, screen), (screen, result)
+            assert otp.error("throttled", screen) == attempts.message()
+        assert "SMS" in otp.error("wrong", "proofup-sms-code") and "SMS" not in otp.error("wrong", "mfa-otp")
+        for screen in ("mfa-push", "proofup-app-try"):
+            for status in ("denied", "wrong_number", "expired", "missing"):
+                assert push.text(status, screen), (screen, status)
+            assert push.text("throttled", screen) == attempts.message()
+            # Pending: nothing to say until the person says they approved.
+            assert push.text("pending", screen) is None and "pas encore" in push.text("pending", screen, submitted=True)
+            assert push.text("approved", screen) is None
+        for status in ("approved", "denied", "wrong_number", "expired", "throttled", "none"):
+            assert push.text(status, "phone-notification"), status
+        assert push.text("throttled", "phone-notification") != attempts.message()

@@ -11,8 +11,8 @@ from wtforms import StringField
 from .. import clock
 from ..devices import attempts, authenticator
 from ..devices import otp as codes
+from ..devices import push as pushes
 from ..extensions import db
-from ..i18n import N_
 from ..journey.recorder import record
 from .screens import ActionForm, CodeForm, go_next, load_flow, render_screen, screen, session_account
 
@@ -60,22 +60,6 @@ def another_way(flow):
     return go_next(flow)
 
 
-PUSH_ERRORS = {
-    "denied": N_("Vous avez refusé la demande de connexion dans l'application. Envoyez une nouvelle demande pour "
-                 "réessayer."),
-    "wrong_number": N_("Le nombre saisi dans l'application ne correspond pas à celui affiché ici. Envoyez une "
-                       "nouvelle demande pour réessayer."),
-    "expired": N_("La demande de connexion a expiré sans réponse. Envoyez une nouvelle demande pour réessayer."),
-    "missing": N_("Aucune demande n'est en attente. Envoyez une nouvelle demande."),
-}
-
-
-def push_error(status):
-    if status == "throttled":
-        return attempts.message()
-    return _(PUSH_ERRORS[status]) if status in PUSH_ERRORS else None
-
-
 @bp.route("/<flow_id>/push", methods=["GET", "POST"])
 @screen("mfa-push")
 def push(flow):
@@ -99,9 +83,7 @@ def push(flow):
         if status == "approved":
             mark_mfa_done(flow)
             return go_next(flow)
-        error = push_error(status) or _(
-            "Nous n'avons pas encore reçu votre approbation. Entrez le nombre affiché dans l'application "
-            "Microsoft Authenticator et approuvez la demande.")
+        error = pushes.text(status, "mfa-push", submitted=True)
         record(flow.id, "error", "mfa-push", {"status": status})
         db.session.commit()
         return render_screen("mfa/push.html", flow, form, error=error, push=request, push_status=status)
@@ -114,25 +96,12 @@ def push(flow):
             status = "throttled"
     status = status or authenticator.status(request)
     db.session.commit()
-    return render_screen("mfa/push.html", flow, form, error=push_error(status), push=request, push_status=status)
+    return render_screen("mfa/push.html", flow, form, error=pushes.text(status, "mfa-push"), push=request,
+                         push_status=status)
 
 
 def otp_kind(flow):
     return flow.get("mfa_otp") or ("sms" if flow.user.mfa_method == "sms" else "totp")
-
-
-OTP_ERRORS = {
-    "invalid": N_("Entrez le code à 6 chiffres."),
-    "wrong": N_("Vous n'avez pas saisi le code attendu. Réessayez."),
-    "reused": N_("Ce code a déjà été utilisé. Attendez que l'application affiche un nouveau code, puis entrez-le."),
-    "expired": N_("Ce code a expiré. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau."),
-    "locked": N_("Trop de tentatives incorrectes. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau."),
-    "missing": N_("Aucun code n'est en attente. Cliquez sur « Renvoyer le code »."),
-}
-
-
-def otp_error(result):
-    return attempts.message() if result == "throttled" else _(OTP_ERRORS[result])
 
 
 @bp.route("/<flow_id>/otp", methods=["GET", "POST"])
@@ -165,7 +134,7 @@ def otp(flow):
             if result == "ok":
                 mark_mfa_done(flow)
                 return go_next(flow)
-            error = otp_error(result)
+            error = codes.error(result, "mfa-otp")
             db.session.commit()
     elif kind == "sms" and not flow.get("mfa_sms_sent"):
         try:

@@ -6,31 +6,19 @@ without JavaScript; the logic lives in idp.devices.phone and idp.devices.authent
 from collections.abc import Mapping
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 from wtforms import StringField
 
 from .. import clock
 from ..devices import authenticator, phone as devices
+from ..devices import push as pushes
 from ..extensions import csrf, db
-from ..i18n import N_
 from ..journey.recorder import record
 from ..models import User
 from ..trainer import demo
 
 bp = Blueprint("phone", __name__, url_prefix="/_emulator/phone")
-
-RESULTS = {
-    "approved": N_("Connexion approuvée."),
-    "denied": N_("Demande refusée."),
-    "wrong_number": N_("Le nombre ne correspond pas à celui affiché sur l'écran de connexion. La demande a été refusée."),
-    "expired": N_("Cette demande a expiré."),
-    # Too many wrong numbers for this account (idp.devices.attempts): refused, and none is sent for a while.
-    "throttled": N_("Trop de nombres incorrects : la demande a été refusée. Réessayez plus tard."),
-    "none": N_("Aucune demande en attente."),
-}
-
 
 class NotificationForm(FlaskForm):
     push_id = StringField()
@@ -113,7 +101,7 @@ def notification(key):
         return redirect(url_for(".notification", key=phone.key, result=result))
     result = request.args.get("result")
     return render("notification", phone, form=form, result=result,
-                  result_text=_(RESULTS[result]) if result in RESULTS else None)
+                  result_text=pushes.text(result, "phone-notification"))
 
 
 @bp.route("/<key>/messages")

@@ -16,6 +16,7 @@ from wtforms import StringField
 from .. import clock
 from ..countries import calling_codes, dial_codes, region_for_dial_code
 from ..devices import attempts, authenticator, otp
+from ..devices import push as pushes
 from ..extensions import db
 from ..i18n import N_, current_locale
 from ..journey import next_screen
@@ -161,21 +162,6 @@ def app_qr(flow):
                 activation_url=authenticator.activation_url(base_url(), current["activation"]))
 
 
-PUSH_ERRORS = {
-    "denied": N_("Vous avez refusé la notification. Renvoyez-la, puis approuvez-la dans l'application."),
-    "wrong_number": N_("Le nombre saisi dans l'application ne correspond pas. Renvoyez la notification et entrez "
-                       "le nombre affiché à l'écran."),
-    "expired": N_("La notification a expiré sans réponse. Renvoyez-la, puis approuvez-la dans l'application."),
-    "missing": N_("Aucune notification n'est en attente. Renvoyez la notification."),
-}
-
-
-def push_error(status):
-    if status == "throttled":
-        return attempts.message()
-    return _(PUSH_ERRORS[status]) if status in PUSH_ERRORS else None
-
-
 @bp.route("/<flow_id>/app-try", methods=["GET", "POST"])
 @screen("proofup-app-try")
 def app_try(flow):
@@ -196,14 +182,13 @@ def app_try(flow):
         status = authenticator.status(request)
         if status == "approved":
             return move(flow, "proofup-app-approved")
-        error = push_error(status) or _("Nous n'avons pas encore reçu votre approbation. Approuvez la notification "
-                                        "dans l'application Microsoft Authenticator, puis cliquez sur « Suivant ».")
+        error = pushes.text(status, "proofup-app-try", submitted=True)
         record(flow.id, "error", "proofup-app-try", {"status": status})
         db.session.commit()
         return page("app_try", flow, form, error=error, push=request, push_status=status)
     status = authenticator.status(request)
     db.session.commit()
-    return page("app_try", flow, form, error=push_error(status), push=request, push_status=status)
+    return page("app_try", flow, form, error=pushes.text(status, "proofup-app-try"), push=request, push_status=status)
 
 
 @bp.route("/<flow_id>/app-approved", methods=["GET", "POST"])
@@ -236,20 +221,10 @@ def totp_qr(flow):
         record(flow.id, "input", "proofup-totp-qr", {"otc": "", "result": result})
         if result == "ok":
             return move(flow, "proofup-success", method="totp")
-        error = totp_error(result)
+        error = otp.error(result, "proofup-totp-qr")
         db.session.commit()
     uri = otp.provisioning_uri(secret, flow.user.email, flow.tenant.name)
     return page("totp_qr", flow, form, error=error, qr=qr_data_uri(uri), otpauth_uri=uri, secret=secret)
-
-
-def totp_error(result):
-    if result == "throttled":
-        return attempts.message()
-    if result == "invalid":
-        return _("Entrez le code à 6 chiffres affiché dans votre application d'authentification.")
-    if result == "reused":
-        return _("Ce code a déjà été utilisé. Attendez que l'application affiche un nouveau code, puis entrez-le.")
-    return _("Le code entré ne correspond pas. Vérifiez le code affiché dans votre application et réessayez.")
 
 
 def parse_phone(dial, national):
@@ -302,15 +277,6 @@ def sms_phone(flow):
                 chosen_region=region_for_dial_code(form.country_code.data))
 
 
-SMS_ERRORS = {
-    "invalid": N_("Entrez le code à 6 chiffres reçu par SMS."),
-    "wrong": N_("Le code entré ne correspond pas. Vérifiez le SMS reçu et réessayez."),
-    "expired": N_("Ce code a expiré. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau."),
-    "locked": N_("Trop de tentatives incorrectes. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau."),
-    "missing": N_("Aucun code n'est en attente. Cliquez sur « Renvoyer le code »."),
-}
-
-
 @bp.route("/<flow_id>/sms-code", methods=["GET", "POST"])
 @screen("proofup-sms-code")
 def sms_code(flow):
@@ -336,7 +302,7 @@ def sms_code(flow):
             record(flow.id, "input", "proofup-sms-code", {"otc": "", "result": result})
             if result == "ok":
                 return move(flow, "proofup-sms-verified")
-            error = attempts.message() if result == "throttled" else _(SMS_ERRORS[result])
+            error = otp.error(result, "proofup-sms-code")
             db.session.commit()
     return page("sms_code", flow, form, error=error, info=info, phone=phone)
 

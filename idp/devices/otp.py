@@ -28,6 +28,37 @@ SMS_MAX_ATTEMPTS = 3
 # Translated when sent, in the journey's language.
 SMS_TEXT = N_("Utilisez le code de vérification %(code)s pour l'authentification Microsoft.")
 
+# What each screen says of a code refused, by the result of check_totp / check_sms_code: the sign-in screen
+# (mfa-otp, TOTP or SMS), the proof-up screens (proofup-totp-qr, proofup-sms-code); "*": every screen.
+# "throttled" is said in attempts.message()'s words.
+ERRORS = {
+    "invalid": {
+        "mfa-otp": N_("Entrez le code à 6 chiffres."),
+        "proofup-totp-qr": N_("Entrez le code à 6 chiffres affiché dans votre application d'authentification."),
+        "proofup-sms-code": N_("Entrez le code à 6 chiffres reçu par SMS."),
+    },
+    "wrong": {
+        "mfa-otp": N_("Vous n'avez pas saisi le code attendu. Réessayez."),
+        "proofup-totp-qr": N_("Le code entré ne correspond pas. Vérifiez le code affiché dans votre application et "
+                              "réessayez."),
+        "proofup-sms-code": N_("Le code entré ne correspond pas. Vérifiez le SMS reçu et réessayez."),
+    },
+    "reused": {"*": N_("Ce code a déjà été utilisé. Attendez que l'application affiche un nouveau code, puis "
+                       "entrez-le.")},
+    "expired": {"*": N_("Ce code a expiré. Cliquez sur « Renvoyer le code » pour en recevoir un nouveau.")},
+    "locked": {"*": N_("Trop de tentatives incorrectes. Cliquez sur « Renvoyer le code » pour en recevoir un "
+                       "nouveau.")},
+    "missing": {"*": N_("Aucun code n'est en attente. Cliquez sur « Renvoyer le code ».")},
+}
+
+
+def error(result, screen):
+    """Return what `screen` says of a code refused with `result` (check_totp, check_sms_code), translated."""
+    if result == "throttled":
+        return attempts.message()
+    texts = ERRORS[result]
+    return gettext(texts.get(screen) or texts["*"])
+
 
 # --- TOTP (RFC 6238: 6 digits, 30 s, SHA-1) ---------------------------------------------------------
 
