@@ -9,11 +9,12 @@ import pyotp
 from sqlalchemy import select
 
 from .. import clock
+from .. import settings as qa
 from ..extensions import db
 from ..journey.recorder import record
 from ..models import AuthenticatorAccount, Flow, PushRequest
 from ..trainer import demo
-from . import attempts, messages, push
+from . import attempts, push
 
 QR_SCREEN = "proofup-app-qr"
 # A notification the push fault "timeout" keeps from the phone: it only expires.
@@ -113,7 +114,7 @@ def send_push(user, flow_id=None):
     for old in db.session.scalars(select(PushRequest).where(PushRequest.user_id == user.id,
                                                             PushRequest.status.in_(("pending", UNDELIVERED)))):
         old.status = "expired"
-    lost = messages.faults().get("push") == "timeout"
+    lost = qa.faults().get("push") == "timeout"
     request = PushRequest(user_id=user.id, flow_id=flow_id, number=demo.push_number() or 10 + secrets.randbelow(90),
                           status=UNDELIVERED if lost else "pending", created_at=now,
                           expires_at=now + PushRequest.LIFETIME)

@@ -3,23 +3,19 @@ import re
 from datetime import timedelta
 
 from .. import clock
+from .. import settings as qa
 from ..extensions import db
 from ..journey.recorder import record
-from ..models import Message, Setting
+from ..models import Message
 
 LINK = re.compile(r"""href=["']([^"']+)["']""")
 SMS_DELAY = timedelta(seconds=90)
 
 
-def faults():
-    """Return the active faults, e.g. {"sms": "fail" | "delay", "email": "fail", "push": "timeout"}."""
-    return Setting.get("faults", {}) or {}
-
-
 def send_email(to, subject, text, html=None, sender="", code=None, flow_id=None, links=None):
     """Deliver a mail to the dev mailbox; return the Message, or None when the email fault drops it."""
     record(flow_id, "message", "email", {"to": to, "subject": subject})
-    if faults().get("email") == "fail":
+    if qa.faults().get("email") == "fail":
         record(flow_id, "fault", "email-not-delivered", {"to": to})
         return None
     found = links if links is not None else LINK.findall(html or "")
@@ -32,7 +28,7 @@ def send_email(to, subject, text, html=None, sender="", code=None, flow_id=None,
 def send_sms(to, text, code=None, flow_id=None):
     """Deliver an SMS to the virtual phone of number `to` (E.164); None when the sms fault drops it."""
     record(flow_id, "message", "sms", {"to": to})
-    fault = faults().get("sms")
+    fault = qa.faults().get("sms")
     if fault == "fail":
         record(flow_id, "fault", "sms-not-delivered", {"to": to})
         return None
