@@ -25,6 +25,15 @@ def authorize_url(tenant=TENANT, **params):
     return f"/{tenant}/oauth2/v2.0/authorize?{urlencode(query)}", verifier
 
 
+def current_totp(app, email):
+    """The code the user's authenticator app shows now, at the emulator's clock (idp.devices.otp.current_totp)."""
+    from idp.devices import otp
+    from idp.models import User
+
+    with app.app_context():
+        return otp.current_totp(User.by_email(email))["code"]
+
+
 def callback_params(browser):
     """Return the query parameters the IdP sent to the client's redirect URI."""
     return {k: v[0] for k, v in parse_qs(urlsplit(browser.last_redirect).query).items()}

@@ -3,7 +3,6 @@ concurrent requests, cool-downs that grow, a TOTP code accepted once."""
 import threading
 from datetime import timedelta
 
-import pyotp
 
 from idp import clock
 from idp.devices import attempts, otp
@@ -11,7 +10,7 @@ from idp.extensions import db
 from idp.models import Message, User
 
 from .conftest import PASSWORD
-from .helpers import authorize_url, sign_in_until_mfa
+from .helpers import authorize_url, current_totp, sign_in_until_mfa
 from .mfa_steps import answer_notification
 from .pages import Browser
 from .test_signup import INVITED, VERIFY_SUBJECT, mail_count, mailbox_code, to_verify
@@ -101,21 +100,17 @@ def test_asking_for_new_codes_again_and_again_stops(app, browser):
 
 # --- TOTP ---------------------------------------------------------------------------------------
 
-def totp_code(app, at_offset=0):
-    with app.app_context():
-        secret = User.by_email(TOTP_USER).totp_secret
-        return pyotp.TOTP(secret).at(clock.timestamp() + at_offset), secret
 
 
 def test_wrong_totp_codes_end_in_a_cool_down_that_refuses_the_right_code(app, client, browser):
     page, _ = sign_in_until_mfa(browser, TOTP_USER)
     assert page.screen == "mfa-otp"
-    right, _ = totp_code(app)
+    right = current_totp(app, TOTP_USER)
     for _ in range(attempts.CODE_LIMIT.tries):
         page = browser.submit(page, {"otc": other_code(right)}, button="idSubmit_SAOTCC_Continue")
     error = page.soup.find(id="idSpan_SAOTCC_Error_OTC").get_text(strip=True)
     assert error == THROTTLED
-    right, _ = totp_code(app)
+    right = current_totp(app, TOTP_USER)
     page = browser.submit(page, {"otc": right}, button="idSubmit_SAOTCC_Continue")
     assert page.screen == "mfa-otp" and page.error == THROTTLED
     # Another sign-in of the same account is in the same cool-down.
@@ -124,13 +119,15 @@ def test_wrong_totp_codes_end_in_a_cool_down_that_refuses_the_right_code(app, cl
     page2 = other.submit(page2, {"otc": right}, button="idSubmit_SAOTCC_Continue")
     assert page2.screen == "mfa-otp" and page2.error == THROTTLED
     move_clock(client, 61)
-    right, _ = totp_code(app)
+    right = current_totp(app, TOTP_USER)
     page = browser.submit(browser.get(page.url), {"otc": right}, button="idSubmit_SAOTCC_Continue")
     assert page.screen != "mfa-otp", page.error
 
 
 def test_one_totp_code_sent_by_concurrent_sign_ins_is_accepted_once(app):
-    code, secret = totp_code(app)
+    code = current_totp(app, TOTP_USER)
+    with app.app_context():
+        secret = User.by_email(TOTP_USER).totp_secret
     runners = 8
     barrier = threading.Barrier(runners)
     results = []

@@ -1,26 +1,15 @@
 """MFA at sign-in for the seeded users of each method: push with number matching, TOTP, SMS."""
-import pyotp
 
 from idp import clock
 from idp.extensions import db
-from idp.models import Setting, User
+from idp.models import Setting
 
-from .helpers import sign_in_until_mfa
+from .helpers import current_totp, sign_in_until_mfa
 from .mfa_steps import access_token_claims, answer_notification, finish_sign_in, phone_totp_codes, read_sms_codes
 
 SMS_USER = "sms.demo@example.fr"
 AUTHENTICATOR_USER = "authenticator.demo@example.fr"
 TOTP_USER = "totp.demo@example.fr"
-
-
-def now(app):
-    with app.app_context():
-        return clock.timestamp()
-
-
-def secret_of(app, email):
-    with app.app_context():
-        return User.by_email(email).totp_secret
 
 
 def test_sms_user_signs_in_with_the_code_from_the_phone(app, client, browser):
@@ -114,7 +103,7 @@ def test_totp_user_signs_in_with_a_code_and_cannot_reuse_it(app, client, browser
     page, verifier = sign_in_until_mfa(browser, TOTP_USER)
     assert page.screen == "mfa-otp"
     assert "application d'authentification" in page.testid("description").get_text()
-    code = pyotp.TOTP(secret_of(app, TOTP_USER)).at(now(app))
+    code = current_totp(app, TOTP_USER)
     page = browser.submit(page, {"otc": code}, button="idSubmit_SAOTCC_Continue")
     params = finish_sign_in(browser, page)
     assert "mfa" in access_token_claims(app, client, params, verifier)[0]["amr"]
@@ -144,7 +133,7 @@ def test_another_way_offers_only_the_users_methods_and_the_app_code_works(app, c
     page = browser.submit(page, button="PhoneAppOTP")
     assert page.screen == "mfa-otp"
     code = phone_totp_codes(browser, AUTHENTICATOR_USER)[0]
-    assert code == pyotp.TOTP(secret_of(app, AUTHENTICATOR_USER)).at(now(app))
+    assert code == current_totp(app, AUTHENTICATOR_USER)
     page = browser.submit(page, {"otc": code}, button="idSubmit_SAOTCC_Continue")
     params = finish_sign_in(browser, page)
     assert "mfa" in access_token_claims(app, client, params, verifier)[0]["amr"]
@@ -174,7 +163,7 @@ def test_mfa_policy_once_asks_once_per_browser_session(app, client, browser):
         db.session.commit()
     page, verifier = sign_in_until_mfa(browser, TOTP_USER)
     assert page.screen == "mfa-otp"
-    code = pyotp.TOTP(secret_of(app, TOTP_USER)).at(now(app))
+    code = current_totp(app, TOTP_USER)
     params = finish_sign_in(browser, browser.submit(page, {"otc": code}, button="idSubmit_SAOTCC_Continue"))
     assert "mfa" in access_token_claims(app, client, params, verifier)[0]["amr"]
     # Signed in on this browser with MFA done: the next authorization goes straight through.

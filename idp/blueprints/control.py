@@ -6,12 +6,12 @@ server listens on another address, or IDP_CONTROL_KEY is set, every call needs
 """
 from urllib.parse import quote, urlencode
 
-import pyotp
 from flask import Blueprint, current_app, jsonify, request, url_for
 from sqlalchemy import delete, select, update
 
 from .. import clock, operations, seeds
 from .. import settings as qa
+from ..devices import otp
 from ..devices import push as pushes
 from ..devices.messages import delivered
 from ..database import insert_missing
@@ -206,14 +206,10 @@ def list_messages():
 @bp.get("/users/<email>/totp")
 def totp(email):
     user = find_user(email)
-    secret = user.totp_secret or next((a.totp_secret for a in db.session.scalars(
-        select(AuthenticatorAccount).where(AuthenticatorAccount.user_id == user.id).order_by(AuthenticatorAccount.id))
-        if a.totp_secret), None)
-    if not secret:
+    current = otp.current_totp(user)
+    if current is None:
         raise ApiError(409, f"{user.email!r} has no authenticator app registered (state {user.state}).")
-    otp = pyotp.TOTP(secret)
-    now = clock.timestamp()
-    return jsonify({"code": otp.at(now), "expires_in": otp.interval - now % otp.interval})
+    return jsonify(current)
 
 
 def push_json(push):

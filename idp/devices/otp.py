@@ -72,6 +72,21 @@ def totp_now(secret, at=None):
     return totp(secret).at(ts), INTERVAL - ts % INTERVAL
 
 
+def current_totp(user):
+    """The code the user's authenticator app shows now, at the emulator's clock: {"code", "expires_in"}, or None.
+
+    The secret of the method the user registered, else that of the Authenticator account added last (a
+    proof-up in progress). The one reader of a user's TOTP: control API, phone, trainer, pytest plugin, tests.
+    """
+    from .authenticator import accounts
+
+    secret = user.totp_secret or next((a.totp_secret for a in reversed(accounts(user)) if a.totp_secret), None)
+    if not secret:
+        return None
+    code, left = totp_now(secret)
+    return {"code": code, "expires_in": left}
+
+
 def provisioning_uri(secret, email, issuer):
     return totp(secret).provisioning_uri(name=email, issuer_name=issuer)
 

@@ -61,18 +61,6 @@ def sms(phone):
     return db.session.scalars(messages.delivered(query).order_by(Message.deliver_at.desc(), Message.id.desc())).all()
 
 
-def current_totp(user):
-    """The 6-digit code the user's authenticator app shows now: {"code", "expires_in"}, or None without a secret."""
-    secret = user.totp_secret
-    if not secret:
-        found = [a for a in authenticator.accounts(user) if a.totp_secret]
-        secret = found[-1].totp_secret if found else None
-    if not secret:
-        return None
-    code, left = otp.totp_now(secret)
-    return {"code": code, "expires_in": left}
-
-
 def accounts(phone):
     """The accounts of the phone's Authenticator app, each with its current code: [(account, code, seconds left)]."""
     if phone.user is None:

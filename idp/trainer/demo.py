@@ -94,9 +94,8 @@ def current_codes(user=None):
     codes = {"email_code": EMAIL_CODE, "sms_code": SMS_CODE, "push_number": PUSH_NUMBER,
              "captcha_rounds": CAPTCHA_ROUNDS}
     if user is not None:
-        from ..devices import authenticator, otp
+        from ..devices import otp
 
-        secret = user.totp_secret or next((authenticator.account_secret(a) for a in authenticator.accounts(user)
-                                           if authenticator.account_secret(a)), None)
-        codes["totp"] = otp.totp_now(secret)[0] if secret else None
+        totp = otp.current_totp(user)
+        codes["totp"] = totp["code"] if totp else None
     return codes
