@@ -116,6 +116,12 @@ def register_oauth(app):
     app.extensions[OAUTH] = oauth
 
 
+def admin_password(renew=False):
+    """The admin page's password when it can be shown (idp-emulator up): CLIENT_ADMIN_PASSWORD, or the random one
+    made by this call at first start (`renew`: a new one); None when it was made before (only its hash is kept)."""
+    return config.admin_password() or config.ensure_admin_password(config.data_dir(), renew=renew)
+
+
 def reset_database(app):
     """Drop and recreate the Espace Client's tables (idp-emulator up --reset)."""
     from .extensions import db

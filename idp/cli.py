@@ -291,13 +291,11 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
 def _admin_password(renew=False):
     """What `up` says of the Espace Client admin page's password: CLIENT_ADMIN_PASSWORD, or the random one made
     now (only its hash is kept, in the client's data folder), or that it was shown when it was made."""
-    from client_app.config import admin_password, data_dir, ensure_admin_password
+    from client_app import admin_password
 
-    if admin_password():
-        return f"password: {admin_password()}"
-    made = ensure_admin_password(data_dir(), renew=renew)
-    if made:
-        return f"password: {made}"
+    shown = admin_password(renew=renew)
+    if shown:
+        return f"password: {shown}"
     return ("password: made at first start and shown then; `up --reset` makes a new one, "
             "CLIENT_ADMIN_PASSWORD sets one")
 

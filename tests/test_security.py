@@ -1,6 +1,7 @@
 """Web and protocol security (issue #11): the control key on /_emulator/, allowed hosts, same-origin control
 requests, no Host injection, session renewal at sign-in, security headers, PKCE, logout, client authentication."""
 import base64
+from pathlib import Path
 
 import pytest
 from werkzeug.security import generate_password_hash
@@ -400,6 +401,24 @@ def test_up_prints_the_admin_password_it_made_and_a_reset_makes_a_new_one(tmp_pa
     assert renewed.startswith("password: ") and renewed != first
     monkeypatch.setenv("CLIENT_ADMIN_PASSWORD", "Admin-Secret-1")
     assert _admin_password() == "password: Admin-Secret-1"
+
+
+def test_the_cli_reaches_the_espace_client_only_through_its_package():
+    """idp-emulator up / client use client_app's public functions (create_app, reset_database, admin_password)."""
+    import ast
+
+    import client_app
+    import idp.cli
+
+    tree = ast.parse(Path(idp.cli.__file__).read_text())
+    imports = [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
+    modules = {alias.name for node in imports if isinstance(node, ast.Import) for alias in node.names}
+    modules |= {node.module for node in imports if isinstance(node, ast.ImportFrom) and node.module}
+    assert {m for m in modules if m.split(".")[0] == "client_app"} == {"client_app"}
+    names = {alias.name for node in imports if isinstance(node, ast.ImportFrom) and node.module == "client_app"
+             for alias in node.names}
+    assert names == {"admin_password", "create_app", "reset_database"}
+    assert all(callable(getattr(client_app, name)) for name in names)
 
 
 def test_wrong_admin_passwords_wait_longer_and_longer(tmp_path, monkeypatch):
