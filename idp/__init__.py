@@ -45,14 +45,12 @@ def create_app(test_config=None):
 
     security.init_app(app)
 
-    from .blueprints import emulator, login, oauth
+    from .blueprints import (branding, control, device, emulator, graph, login, mailbox, mfa, oauth, phone, present,
+                             proofup, signup, v1)
 
-    app.register_blueprint(oauth.bp)
-    app.register_blueprint(login.bp)
-    app.register_blueprint(emulator.bp)
-    for name in ("signup", "proofup", "mfa", "mailbox", "phone", "control", "graph", "device", "v1", "branding",
-                 "present"):
-        _register_optional(app, name)
+    for module in (oauth, login, emulator, signup, proofup, mfa, mailbox, phone, control, graph, device, v1, branding,
+                   present):
+        app.register_blueprint(module.bp)
 
     register_error_handlers(app)
 
@@ -81,14 +79,22 @@ def create_app(test_config=None):
     return app
 
 
+# Columns the models no longer have: dropped from older databases, whose NOT NULL would refuse every new row.
+DROPPED_COLUMNS = {"authorization_code": ("client_info",)}
+
+
 def migrate(engine, metadata):
-    """Add the columns models gained since the database was created, keeping every row (additive changes)."""
+    """Add the columns models gained since the database was created, keeping every row, and drop DROPPED_COLUMNS."""
     from sqlalchemy import inspect, text
     from sqlalchemy.schema import CreateColumn
 
     inspector = inspect(engine)
     for table in metadata.sorted_tables:
         existing = {column["name"] for column in inspector.get_columns(table.name)}
+        for name in DROPPED_COLUMNS.get(table.name, ()):
+            if name in existing:
+                with engine.begin() as connection:
+                    connection.execute(text(f'ALTER TABLE "{table.name}" DROP COLUMN "{name}"'))
         for column in table.columns:
             if column.name in existing:
                 continue
@@ -96,19 +102,6 @@ def migrate(engine, metadata):
             ddl = str(CreateColumn(column).compile(dialect=engine.dialect)).replace(" NOT NULL", "")
             with engine.begin() as connection:
                 connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN {ddl}'))
-
-
-def _register_optional(app, name):
-    """Register a blueprint module if this build has it (screens arrive issue by issue)."""
-    import importlib
-
-    try:
-        module = importlib.import_module(f".blueprints.{name}", __name__)
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__name__}.blueprints.{name}":
-            raise
-        return
-    app.register_blueprint(module.bp)
 
 
 def wants_json():

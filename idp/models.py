@@ -403,7 +403,6 @@ class AuthorizationCode(db.Model):
     auth_time: Mapped[object] = mapped_column(DateTime)
     amr: Mapped[list] = mapped_column(JSON, default=list)
     kmsi: Mapped[bool] = mapped_column(Boolean, default=False)
-    client_info: Mapped[bool] = mapped_column(Boolean, default=False)
     # Issued to a redirect URI of the SPA platform: its refresh tokens live 24 hours, not sliding.
     spa: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[object] = mapped_column(DateTime, default=clock.now)
