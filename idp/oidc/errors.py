@@ -35,10 +35,8 @@ MESSAGES = {
     9002326: "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. Request origin: '{origin}'.",
     9002327: "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.",
     900561: "The endpoint only accepts {method} requests. Received a {received} request.",
-    7000112: "Application '{client_id}'({client_name}) is disabled.",
     500011: "The resource principal named {resource} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
     90033: "A transient error has occurred. Please try again. {detail}",
-    40001: "The access token is missing, invalid or expired.",
 }
 
 STATUS = {"invalid_client": 401, "server_error": 500}
@@ -139,7 +137,7 @@ def _missing_param(description):
     return found.group(1) if found else None
 
 
-def error_payload(error, description_only=False):
+def error_payload(error):
     """Return Microsoft's JSON error body for an OAuth2 error."""
     code = code_for(error)
     trace_id, correlation_id = str(uuid.uuid4()), str(uuid.uuid4())
