@@ -59,10 +59,6 @@ def options(pairs):
     return [SelectChoice(value, label) for value, label in pairs] if SelectChoice else list(pairs)
 
 
-def firm_support():
-    return seed.data()["firm"]
-
-
 @bp.route("/")
 def connect():
     """Step 2 of the guide: "Connectez-vous à votre Espace Client" (or the dashboard when signed in)."""

@@ -90,13 +90,6 @@ def mfa_override():
     return policy if policy in MFA_POLICIES else None
 
 
-def demo_mode():
-    """True while demo mode is on (idp.trainer.demo: the guide's codes, one captcha round, the guide's dates)."""
-    from .trainer import demo
-
-    return demo.active()
-
-
 def language():
     """Return the language every page uses (fr|en), or None: chosen per request (ui_locales, the browser), else fr."""
     value = Setting.get("language")
@@ -110,8 +103,10 @@ def faults():
 
 def current():
     """Return every QA setting as the control API shows it."""
+    from .trainer import demo
+
     return {"captcha": captcha_mode(), "captcha_rounds": captcha_rounds(), "mfa": mfa_override(),
-            "demo": demo_mode(), "language": language(), "faults": {c: faults().get(c) for c in FAULTS},
+            "demo": demo.active(), "language": language(), "faults": {c: faults().get(c) for c in FAULTS},
             "clock_offset_seconds": int(Setting.get("clock_offset_seconds", 0) or 0)}
 
 

@@ -3,7 +3,7 @@ import pyotp
 import pytest
 
 from idp import clock
-from idp.devices import authenticator, messages, otp, phone
+from idp.devices import authenticator, messages, otp, phone, push
 from idp.extensions import db
 from idp.models import AuthenticatorAccount, Setting, User
 
@@ -110,9 +110,9 @@ def test_device_functions_work_without_a_request(app):
         totp = otp.current_totp(user)
         assert totp["code"] == pyotp.TOTP(user.totp_secret).at(clock.timestamp())
         assert 1 <= totp["expires_in"] <= 30
-        assert authenticator.pending_push(user) is None
+        assert push.pending(user) is None
         request = authenticator.send_push(user)
-        assert authenticator.pending_push(user).id == request.id
+        assert push.pending(user).id == request.id
         assert authenticator.answer_push(user, "not a number", True).status == "wrong_number"
         request = authenticator.send_push(user)
         assert authenticator.answer_push(user, request.number, True).status == "approved"
@@ -128,7 +128,7 @@ def test_push_expires_after_its_lifetime(app):
         request = authenticator.send_push(user)
         db.session.commit()
         clock.set_offset(authenticator.PushRequest.LIFETIME.total_seconds() + 1)
-        assert authenticator.pending_push(user) is None
+        assert push.pending(user) is None
         assert authenticator.status(request) == "expired"
 
 
@@ -137,7 +137,7 @@ def test_push_timeout_fault_keeps_the_notification_from_the_phone(app):
         Setting.put("faults", {"push": "timeout"})
         user = User.by_email("authenticator.demo@example.fr")
         request = authenticator.send_push(user)
-        assert authenticator.pending_push(user) is None
+        assert push.pending(user) is None
         assert authenticator.status(request) == "pending"
         clock.set_offset(authenticator.PushRequest.LIFETIME.total_seconds() + 1)
         assert authenticator.status(request) == "expired"

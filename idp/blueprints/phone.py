@@ -34,7 +34,7 @@ def get_phone(key):
 
 
 def render(template, phone, **context):
-    pending = authenticator.pending_push(phone.user) if phone.user is not None else None
+    pending = pushes.pending(phone.user) if phone.user is not None else None
     db.session.commit()
     return render_template(f"phone/{template}.html", phone=phone, pending=pending, now=demo.shown_time(clock.now(), "phone"),
                            sms_count=len(devices.sms(phone)), **context)
@@ -114,7 +114,7 @@ def messages(key):
 def status(key):
     """What changed on the phone, for its small refresh script."""
     phone = get_phone(key)
-    pending = authenticator.pending_push(phone.user) if phone.user is not None else None
+    pending = pushes.pending(phone.user) if phone.user is not None else None
     body = {"push": pending.id if pending else None, "sms": len(devices.sms(phone)),
             "accounts": len(authenticator.accounts(phone.user)) if phone.user is not None else 0}
     db.session.commit()

@@ -16,7 +16,7 @@ from flask_babel import get_locale, gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from ..devices import authenticator
+from ..devices import push as pushes
 from ..extensions import db
 from ..journey import timeline
 from ..models import Flow, Message, Tenant, User
@@ -98,7 +98,7 @@ def codes(user):
     sms_code = db.session.scalar(select(Message.code).where(Message.channel == "sms", Message.code.is_not(None),
                                                             (Message.flow_id.in_(flows)) | (Message.to.in_(targets)))
                                  .order_by(Message.id.desc()).limit(1))
-    push = authenticator.pending_push(user)
+    push = pushes.pending(user)
     return {"email_code": email_code, "sms_code": sms_code, "push_number": push.number if push else None}
 
 

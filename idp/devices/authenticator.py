@@ -137,11 +137,6 @@ def get_push(push_id):
     return db.session.get(PushRequest, push_id) if push_id else None
 
 
-def pending_push(user):
-    """Return the notification waiting on the user's phone, or None."""
-    return push.pending(user)
-
-
 def answer_push(user, number, approve, push_id=None):
     """Answer the pending notification from the app: approve with the typed number, or deny.
 

@@ -191,8 +191,6 @@ PHONE_ORDER = {
                     "phone-notification"],
     SMS: ["phone-messages"],
 }
-RETURNING_ORDER = ["account-picker", "email", "password", "mfa-method-choice", "mfa-push", "mfa-otp", "kmsi",
-                   "proofup-totp-qr"]
 
 
 @dataclass(frozen=True)
