@@ -5,6 +5,7 @@ import socket
 import time
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -13,7 +14,7 @@ from idp import clock
 from idp.devices import smtp
 from idp.devices.messages import send_email
 from idp.extensions import db
-from idp.models import Message
+from idp.models import Message, Setting
 
 from .conftest import free_port
 
@@ -250,3 +251,25 @@ def test_serve_refuses_a_taken_smtp_port_in_one_line(tmp_path):
     assert result.returncode != 0 and result.stdout == ""
     assert result.stderr.splitlines() == [f"idp-emulator: port {port} on 127.0.0.1 is already in use "
                                           "(another idp-emulator?); choose another for SMTP with --smtp-port"]
+
+
+def test_the_screens_mailbox_phone_and_presenter_share_one_head_and_marker(app, client):
+    """Every layout extends _page.html: the same head and marker, each with its own stylesheet and data-screen."""
+    with app.app_context():
+        Setting.put("demo", True)
+        db.session.commit()
+    pages = {"/_emulator/mailbox": ("mailbox", "ms.css"), "/_emulator/phone/": ("phone-index", "phone.css"),
+             "/_emulator/phone/sms.demo@example.fr": ("phone-home", "phone.css"),
+             "/_emulator/present": ("emulator-present-choose", "present.css"), "/_emulator/": ("emulator-home", "ms.css")}
+    for url, (screen, stylesheet) in pages.items():
+        soup = BeautifulSoup(client.get(url).get_data(as_text=True), "html.parser")
+        assert soup.body["data-screen"] == screen, url
+        assert soup.find("meta", attrs={"name": "viewport"}) and soup.find("meta", attrs={"name": "robots"}), url
+        assert soup.find("link", rel="stylesheet")["href"].endswith("/css/" + stylesheet), url
+        marker = soup.find(attrs={"data-testid": "emulator-marker"})
+        assert marker["role"] == "note" and marker.find(attrs={"data-testid": "demo-marker"}), url
+    layouts = Path(__file__).resolve().parent.parent / "idp" / "templates"
+    heads = sorted(str(p.relative_to(layouts)) for p in layouts.rglob("*.html") if "<head>" in p.read_text())
+    # Besides _page.html, only documents of their own: the form_post page, the printed guide, the mails.
+    assert heads == ["_page.html", "form_post.html", "graph/invitation_email.html", "guide/document.html",
+                     "signup/email_verify_mail.html"], heads
