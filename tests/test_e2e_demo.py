@@ -1,7 +1,6 @@
 """The whole demo in a real browser: `idp-emulator up`, `idp-emulator invite`, the invitation email, the journey
 (sign-up, captcha, tenant consent, proof-up by SMS), the CGU, the dashboard, sign-out, and a returning sign-in."""
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import pytest
 import requests
 
 from .conftest import FAST_HASH, TENANT, free_port
+from .journey_driver import Person, click, screen_of
 
 pytestmark = pytest.mark.browser
 
@@ -103,128 +103,16 @@ def chromium():
         browser.close()
 
 
-def screen_of(page):
-    page.wait_for_load_state()
-    return page.locator("body").get_attribute("data-screen")
+# What this journey checks on its way, besides the screens' order (the driver acts the same on every journey).
+CHECKS = {
+    "captcha-intro": lambda page: _contains(page, "Veuillez résoudre l'énigme"),
+    "tenant-consent": lambda page: _contains(page, "Autorisation demandée par"),
+    "app-consent": lambda page: _contains(page, "Espace Client"),
+}
 
 
-def click(page, testid):
-    with page.expect_navigation():
-        page.locator(f'[data-testid="{testid}"]').first.click()
-
-
-class Phone:
-    """The virtual phone of one number: read the newest SMS code, never the same one twice.
-
-    Each look opens the phone in a new tab and closes it: the messages screen reloads itself when an SMS
-    arrives, and a tab kept open would race that reload with our next navigation."""
-
-    def __init__(self, context, demo, number=PHONE):
-        self.context = context
-        self.url = f"{demo.idp}/_emulator/phone/{number}"
-        self.used = set()
-
-    def newest_sms(self):
-        page = self.context.new_page()
-        try:
-            page.goto(self.url)
-            click(page, "open-messages")
-            sms = page.locator('[data-testid="sms"]')
-            return sms.first.inner_text() if sms.count() else ""
-        finally:
-            page.close()
-
-    def code(self):
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            found = re.search(r"\b(\d{6})\b", self.newest_sms())
-            if found and found.group(1) not in self.used:
-                self.used.add(found.group(1))
-                return found.group(1)
-            time.sleep(0.5)
-        raise AssertionError("no new SMS code on the virtual phone")
-
-
-def email_code(context, demo, email=EMAIL):
-    """Open the newest mail of the dev mailbox for `email` and read its 4-digit code."""
-    mailbox = context.new_page()
-    mailbox.goto(f"{demo.idp}/_emulator/mailbox?to={email}")
-    click(mailbox, "message-open")
-    code = re.search(r"\b(\d{4})\b", mailbox.locator('[data-testid="message-text"]').inner_text()).group(1)
-    mailbox.close()
-    return code
-
-
-def journey(page, context, demo, phone, stop_at):
-    """Play every IdP / client screen as a person following the guide, until one of `stop_at`; return the screens seen."""
-    seen = []
-    for _ in range(40):
-        current = screen_of(page)
-        seen.append(current)
-        if current in stop_at:
-            return seen
-        if current == "signup-password":
-            page.fill('[data-testid="new-password"]', PASSWORD)
-            click(page, "idSIButton9")
-        elif current == "signup-profile":
-            page.select_option('[data-testid="birth-day"]', "14")
-            page.select_option('[data-testid="birth-month"]', "6")
-            page.fill('[data-testid="birth-year"]', "1984")
-            click(page, "idSIButton9")
-        elif current == "signup-verify-email":
-            page.fill('[data-testid="otc"]', email_code(context, demo))
-            click(page, "idSIButton9")
-        elif current == "captcha-intro":
-            assert "Veuillez résoudre l'énigme" in page.content()
-            click(page, "idSIButton9")
-        elif current == "captcha":
-            click(page, "idSIButton9")  # IDP_CAPTCHA=auto: shown, passes with one click
-        elif current == "tenant-consent":
-            assert "Autorisation demandée par" in page.content()
-            click(page, "idBtn_Accept")
-        elif current == "proofup-interrupt":
-            click(page, "idSubmit_ProofUp_Redirect")
-        elif current == "proofup-app-intro":
-            click(page, "other-method")  # the guide's "Double Authentification avec SMS"
-        elif current == "proofup-method-choice":
-            page.select_option('[data-testid="method"]', "phone")
-            click(page, "confirm")
-        elif current == "proofup-sms-phone":
-            page.fill('[data-testid="phone-number"]', PHONE_NATIONAL)
-            click(page, "next")
-        elif current == "proofup-sms-code":
-            page.fill('[data-testid="otc"]', phone.code())
-            click(page, "next")
-        elif current in ("proofup-sms-verified",):
-            click(page, "next")
-        elif current == "proofup-success":
-            click(page, "done")
-        elif current == "account-picker":
-            click(page, "account-tile")
-        elif current == "email":
-            page.fill("#i0116", EMAIL)
-            click(page, "idSIButton9")
-        elif current == "password":
-            page.fill("#i0118", PASSWORD)
-            click(page, "idSIButton9")
-        elif current == "mfa-method-choice":
-            with page.expect_navigation():
-                page.locator('[data-value="OneWaySMS"]').first.click()
-        elif current == "mfa-otp":
-            page.fill("#idTxtBx_SAOTCC_OTC", phone.code())
-            click(page, "idSubmit_SAOTCC_Continue")
-        elif current == "kmsi":
-            click(page, "idSIButton9")
-        elif current == "app-consent":
-            assert "Espace Client" in page.content()
-            click(page, "idBtn_Accept")
-        elif current == "client-connect":
-            click(page, "connect")
-        elif current == "client-cgu":
-            click(page, "accept-cgu")
-        else:
-            raise AssertionError(f"unexpected screen {current!r} after {seen}: {page.url}")
-    raise AssertionError(f"the journey never reached {stop_at}: {seen}")
+def _contains(page, text):
+    assert text in page.content(), text
 
 
 def test_invitation_to_dashboard_sign_out_and_returning_sign_in(demo, chromium):
@@ -238,7 +126,7 @@ def test_invitation_to_dashboard_sign_out_and_returning_sign_in(demo, chromium):
     assert "via the Graph API" in invited.stdout
 
     context = chromium.new_context(locale="fr-FR")
-    phone = Phone(context, demo)
+    person = Person(demo, EMAIL, PASSWORD, context, phone={"number": PHONE, "national": PHONE_NATIONAL}, checks=CHECKS)
     page = context.new_page()
     page.goto(f"{demo.idp}/_emulator/mailbox?to={EMAIL}")
     assert screen_of(page) == "mailbox"
@@ -255,7 +143,7 @@ def test_invitation_to_dashboard_sign_out_and_returning_sign_in(demo, chromium):
         page.locator(f'[data-testid="message-link"][href="{redeem}"]').click()
 
     # Part 1: account creation and proof-up, back to the client's "step 2" page.
-    seen = journey(page, context, demo, phone, stop_at={"client-connect"})
+    seen = person.walk(page, stop_at={"client-connect"})
     assert seen == ["email", "signup-password", "signup-profile", "signup-verify-email", "captcha-intro", "captcha",
                     "tenant-consent", "proofup-interrupt", "proofup-app-intro", "proofup-method-choice",
                     "proofup-sms-phone", "proofup-sms-code", "proofup-sms-verified", "proofup-success",
@@ -265,7 +153,7 @@ def test_invitation_to_dashboard_sign_out_and_returning_sign_in(demo, chromium):
 
     # Part 2: Se connecter, app consent, CGU (a new client), the dashboard: no MFA, the method was just registered.
     click(page, "connect")
-    seen = journey(page, context, demo, phone, stop_at={"client-dashboard"})
+    seen = person.walk(page, stop_at={"client-dashboard"})
     assert seen == ["app-consent", "client-cgu", "client-dashboard"], seen
     tiles = page.locator('[data-testid="tile"]')
     assert [tiles.nth(i).get_attribute("data-tile") for i in range(tiles.count())] == TILES
@@ -279,7 +167,7 @@ def test_invitation_to_dashboard_sign_out_and_returning_sign_in(demo, chromium):
 
     # Returning sign-in: account picker, password, MFA by SMS, straight to the dashboard (no CGU again).
     click(page, "connect")
-    seen = journey(page, context, demo, phone, stop_at={"client-dashboard"})
+    seen = person.walk(page, stop_at={"client-dashboard"})
     assert "client-cgu" not in seen and "app-consent" not in seen, seen
     assert "password" in seen and "mfa-otp" in seen, seen
     assert seen[0] == "account-picker", seen
