@@ -12,7 +12,8 @@ from ..models import Flow, Invitation, RefreshToken, SessionAccount, Tenant, Use
 from ..oidc.bearer import graph_error, graph_token, require_graph_token
 from ..oidc.urls import base_url
 from ..seeds import EMAIL
-from .screens import current_browser, go_next
+from ..journey.browser import current_browser
+from ..journey.flow import go_next
 
 bp = Blueprint("graph", __name__)
 

@@ -12,9 +12,10 @@ from ..database import insert_missing
 from ..extensions import db
 from ..journey.recorder import record
 from ..models import Consent, User
-from ..oidc import authorize as authz
 from ..oidc.errors import AADError
-from .screens import current_browser, go_next, load_flow, render_screen, screen, session_account, sign_in
+from ..journey.browser import current_browser, session_account, sign_in
+from ..journey.flow import deny, go_next, load_flow
+from .screens import render_screen, screen
 
 bp = Blueprint("login", __name__, url_prefix="/login")
 
@@ -156,7 +157,7 @@ def app_consent(flow):
     if form.validate_on_submit():
         if form.cancel.data and not form.accept.data:
             record(flow.id, "input", "app-consent", {"answer": "cancel"})
-            return authz.deny(flow, AADError("access_denied", 65004))
+            return deny(flow, AADError("access_denied", 65004))
         # The same user may consent from two browsers at once: the database keeps one row, never a 500.
         insert_missing(Consent, ("user_id", "client_id"), user_id=flow.user_id, client_id=flow.client_id, scopes=[])
         consent = db.session.scalars(select(Consent).filter_by(user_id=flow.user_id, client_id=flow.client_id)

@@ -1,7 +1,8 @@
 """MFA at sign-in for users with a registered method: mfa-push, mfa-otp, mfa-method-choice (journey.md).
 
-The journey check `mfa_required` shows flow.state["mfa_screen"] when the user chose another way, else
-mfa-push (Authenticator users with the app) or mfa-otp; a method proved sets flow.state["mfa_ok"].
+The journey check `mfa_required` shows the screen of the way the user chose (flow.state["mfa_choice"]: the
+method list while "choosing", else one of Microsoft's method names), else mfa-push (Authenticator users with the
+app) or mfa-otp; a method proved sets flow.state["mfa_ok"].
 """
 from flask import Blueprint, jsonify
 from flask_babel import gettext as _
@@ -14,7 +15,9 @@ from ..devices import otp as codes
 from ..extensions import db
 from ..i18n import N_
 from ..journey.recorder import record
-from .screens import ActionForm, CodeForm, go_next, load_flow, render_screen, screen, session_account
+from ..journey.browser import session_account
+from ..journey.flow import go_next, load_flow
+from .screens import ActionForm, CodeForm, render_screen, screen
 
 bp = Blueprint("mfa", __name__, url_prefix="/mfa")
 
@@ -28,7 +31,7 @@ def mark_mfa_done(flow, registered=False):
     MFA for the rest of this sign-in session, whatever the tenant's policy (journey check `mfa_required`).
     """
     flow.set(mfa_ok=True)
-    flow.drop("mfa_screen", "mfa_push_id", "mfa_otp", "mfa_sms_sent")
+    flow.drop("mfa_choice", "mfa_push_id", "mfa_sms_sent")
     account = session_account(flow)
     if account is not None:
         account.mfa_at = clock.now()
@@ -55,7 +58,7 @@ class MethodForm(FlaskForm):
 
 
 def another_way(flow):
-    flow.set(mfa_screen="mfa-method-choice")
+    flow.set(mfa_choice="choosing")
     record(flow.id, "input", "mfa", {"action": "signInAnotherWay"})
     return go_next(flow)
 
@@ -118,7 +121,8 @@ def push(flow):
 
 
 def otp_kind(flow):
-    return flow.get("mfa_otp") or ("sms" if flow.user.mfa_method == "sms" else "totp")
+    chosen = {"OneWaySMS": "sms", "PhoneAppOTP": "totp"}.get(flow.get("mfa_choice"))
+    return chosen or ("sms" if flow.user.mfa_method == "sms" else "totp")
 
 
 OTP_ERRORS = {
@@ -188,11 +192,11 @@ def method_choice(flow):
         chosen = form.method.data
         record(flow.id, "input", "mfa-method-choice", {"method": chosen})
         if chosen == "PhoneAppNotification" and chosen in available:
-            flow.set(mfa_screen="mfa-push")
+            flow.set(mfa_choice=chosen)
             flow.drop("mfa_push_id")
             return go_next(flow)
         if chosen in ("PhoneAppOTP", "OneWaySMS") and chosen in available:
-            flow.set(mfa_screen="mfa-otp", mfa_otp="sms" if chosen == "OneWaySMS" else "totp", mfa_sms_sent=False)
+            flow.set(mfa_choice=chosen, mfa_sms_sent=False)
             return go_next(flow)
         error = _("Choisissez l'une des méthodes proposées.")
     return render_screen("mfa/method_choice.html", flow, form, error=error, methods=available,

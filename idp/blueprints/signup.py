@@ -18,10 +18,11 @@ from ..extensions import db
 from ..i18n import current_locale
 from ..journey import captcha
 from ..journey.recorder import record
-from ..oidc import authorize as authz
 from ..oidc.errors import AADError
 from ..trainer import demo
-from .screens import go_next, render_screen, screen, sign_in
+from ..journey.browser import sign_in
+from ..journey.flow import deny, go_next
+from .screens import render_screen, screen
 
 bp = Blueprint("signup", __name__, url_prefix="/signup")
 
@@ -331,7 +332,7 @@ def tenant_consent(flow):
             record(flow.id, "input", "tenant-consent", {"answer": "cancel"})
             error = AADError("access_denied", 65004)
             if flow.params:
-                return authz.deny(flow, error)
+                return deny(flow, error)
             from .oauth import error_page
 
             flow.completed_at = clock.now()

@@ -82,7 +82,7 @@ def require_public_client_flows(request, client):
 
 def user_checks(user, client):
     """Refuse a user the way a non-interactive grant must: MFA or consent cannot be asked here."""
-    from ..journey.checks import _policy
+    from ..journey.flow import _policy
 
     if user.mfa_method and _policy(user) != "never":
         raise AADError("invalid_grant", 50076, suberror="basic_action", resource=client.client_id)
