@@ -83,7 +83,6 @@ def email(flow):
                 error = _("Nous n'avons pas trouvé de compte avec ce nom d'utilisateur. "
                           "Entrez un autre compte ou obtenez-en un nouveau.")
                 flow.email = typed.lower()
-                db.session.commit()
                 return render_screen("login/email.html", flow, form, error=error, code=50034, status=200)
             if flow.invitation_id and not invitations.redeemed_by(flow, user):
                 # An invitation's journey is for the address it was sent to: not another account of the tenant.
@@ -91,7 +90,6 @@ def email(flow):
                           "vous avez reçu l'e-mail de %(brand)s.", brand=invitations.branding(flow.tenant)["brand"])
                 record(flow.id, "error", "email", {"reason": "not-the-invited-address"})
                 flow.email = typed.lower()
-                db.session.commit()
                 return render_screen("login/email.html", flow, form, error=error, code=None, status=200)
             flow.user_id, flow.email = user.id, user.email
             db.session.flush()
@@ -119,7 +117,6 @@ def password(flow):
                 error, code = _("Votre compte ou mot de passe est incorrect. Si vous ne vous souvenez pas de "
                                 "votre mot de passe, réinitialisez-le maintenant."), 50126
             record(flow.id, "error", "password", {"code": code})
-            db.session.commit()
         else:
             sign_in(flow, "pwd")
             flow.set(password_ok=True, force_login=False)

@@ -12,7 +12,6 @@ from wtforms import StringField
 from .. import clock
 from ..devices import attempts, authenticator
 from ..devices import otp as codes
-from ..extensions import db
 from ..i18n import N_
 from ..journey.recorder import record
 from ..journey.browser import session_account
@@ -79,8 +78,17 @@ def push_error(status):
     return _(PUSH_ERRORS[status]) if status in PUSH_ERRORS else None
 
 
+def send_first_push(flow):
+    """Arriving at mfa-push: a notification goes to the app, so that the screen's GET only shows it."""
+    if authenticator.get_push(flow.get("mfa_push_id")) is None:
+        try:
+            flow.set(mfa_push_id=authenticator.send_push(flow.user, flow.id).id)
+        except attempts.Throttled:
+            pass  # the screen says so (its GET tries once more, as a screen reached without arriving would)
+
+
 @bp.route("/<flow_id>/push", methods=["GET", "POST"])
-@screen("mfa-push")
+@screen("mfa-push", entering=send_first_push)
 def push(flow):
     form = ActionForm()
     request = authenticator.get_push(flow.get("mfa_push_id"))
@@ -93,7 +101,6 @@ def push(flow):
                 request = authenticator.send_push(flow.user, flow.id)
             except attempts.Throttled:
                 record(flow.id, "error", "mfa-push", {"status": "throttled"})
-                db.session.commit()
                 return render_screen("mfa/push.html", flow, form, error=attempts.message(), push=request,
                                      push_status="throttled")
             flow.set(mfa_push_id=request.id)
@@ -106,7 +113,6 @@ def push(flow):
             "Nous n'avons pas encore reçu votre approbation. Entrez le nombre affiché dans l'application "
             "Microsoft Authenticator et approuvez la demande.")
         record(flow.id, "error", "mfa-push", {"status": status})
-        db.session.commit()
         return render_screen("mfa/push.html", flow, form, error=error, push=request, push_status=status)
     status = None
     if request is None:
@@ -116,7 +122,6 @@ def push(flow):
         except attempts.Throttled:
             status = "throttled"
     status = status or authenticator.status(request)
-    db.session.commit()
     return render_screen("mfa/push.html", flow, form, error=push_error(status), push=request, push_status=status)
 
 
@@ -139,8 +144,18 @@ def otp_error(result):
     return attempts.message() if result == "throttled" else _(OTP_ERRORS[result])
 
 
+def send_first_sms(flow):
+    """Arriving at mfa-otp by SMS: the code is sent, so that the screen's GET only shows where it went."""
+    if otp_kind(flow) == "sms" and flow.user.phone and not flow.get("mfa_sms_sent"):
+        try:
+            codes.send_sms_code(flow, flow.user.phone, SMS_PURPOSE)
+            flow.set(mfa_sms_sent=True)
+        except attempts.Throttled:
+            pass  # the screen's GET tries once more and shows the refusal
+
+
 @bp.route("/<flow_id>/otp", methods=["GET", "POST"])
-@screen("mfa-otp")
+@screen("mfa-otp", entering=send_first_sms)
 def otp(flow):
     form = CodeForm()
     user = flow.user
@@ -159,7 +174,6 @@ def otp(flow):
                 info = _("Un nouveau code a été envoyé.")
             except attempts.Throttled:
                 error = attempts.message()
-            db.session.commit()
         else:
             if kind == "sms":
                 result = codes.check_sms_code(flow, SMS_PURPOSE, form.otc.data)
@@ -170,14 +184,12 @@ def otp(flow):
                 mark_mfa_done(flow)
                 return go_next(flow)
             error = otp_error(result)
-            db.session.commit()
     elif kind == "sms" and not flow.get("mfa_sms_sent"):
         try:
             codes.send_sms_code(flow, user.phone, SMS_PURPOSE)
             flow.set(mfa_sms_sent=True)
         except attempts.Throttled:
             error = attempts.message()
-        db.session.commit()
     return render_screen("mfa/otp.html", flow, form, error=error, info=info, kind=kind,
                          masked_phone=codes.masked(user.phone), can_choose=len(methods(user)) > 1)
 
@@ -209,5 +221,4 @@ def status(flow_id):
     flow = load_flow(flow_id)
     push_id = flow.get("mfa_push_id")
     body = {"push": authenticator.status(authenticator.get_push(push_id)) if push_id else None}
-    db.session.commit()
     return jsonify(body)

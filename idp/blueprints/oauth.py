@@ -231,7 +231,6 @@ def logout(tenant):
         for account in browser.accounts:
             account.signed_in = False
             account.kmsi = False
-        db.session.commit()
     session.permanent = False
     allowed = set()
     claims = tokens.decode(hint) if hint else None

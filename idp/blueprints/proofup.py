@@ -17,7 +17,6 @@ from wtforms import StringField
 from .. import clock
 from ..countries import calling_codes, dial_codes, region_for_dial_code
 from ..devices import attempts, authenticator, otp
-from ..extensions import db
 from ..i18n import N_, current_locale
 from ..journey.checks import proofup_rewind, proofup_screen
 from ..journey.recorder import record
@@ -173,7 +172,6 @@ def app_qr(flow):
                   "Microsoft Authenticator (« + », « Compte professionnel ou scolaire », « Scanner un code QR »), "
                   "puis cliquez sur « Suivant ».")
         record(flow.id, "error", "proofup-app-qr", {"reason": "not-scanned"})
-        db.session.commit()
     uri = authenticator.activation_uri(base_url(), current["activation"], current["code"])
     return page("app_qr", flow, form, error=error, qr=qr_data_uri(uri), activation_uri=uri,
                 activation_code=current["code"],
@@ -209,7 +207,6 @@ def app_try(flow):
                 request = authenticator.send_push(flow.user, flow.id)
             except attempts.Throttled:
                 record(flow.id, "error", "proofup-app-try", {"status": "throttled"})
-                db.session.commit()
                 return page("app_try", flow, form, error=attempts.message(), push=request, push_status="throttled")
             return done(flow, push_id=request.id)
         status = authenticator.status(request)
@@ -218,10 +215,8 @@ def app_try(flow):
         error = push_error(status) or _("Nous n'avons pas encore reçu votre approbation. Approuvez la notification "
                                         "dans l'application Microsoft Authenticator, puis cliquez sur « Suivant ».")
         record(flow.id, "error", "proofup-app-try", {"status": status})
-        db.session.commit()
         return page("app_try", flow, form, error=error, push=request, push_status=status)
     status = authenticator.status(request)
-    db.session.commit()
     return page("app_try", flow, form, error=push_error(status), push=request, push_status=status)
 
 
@@ -256,7 +251,6 @@ def totp_qr(flow):
         if result == "ok":
             return done(flow, method="totp", totp_verified=True)
         error = totp_error(result)
-        db.session.commit()
     uri = otp.provisioning_uri(secret, flow.user.email, flow.tenant.name)
     return page("totp_qr", flow, form, error=error, qr=qr_data_uri(uri), otpauth_uri=uri, secret=secret)
 
@@ -315,7 +309,6 @@ def sms_phone(flow):
             dial = form.country_code.data.lstrip("+")
             return done(flow, method="sms", code_sent=True, phone={"dial": dial, "national": national, "e164": number})
         error = national
-        db.session.commit()
     return page("sms_phone", flow, form, error=error, countries=calling_codes(current_locale()),
                 chosen_region=region_for_dial_code(form.country_code.data))
 
@@ -348,14 +341,12 @@ def sms_code(flow):
                 info = _("Un nouveau code a été envoyé.")
             except attempts.Throttled:
                 error = attempts.message()
-            db.session.commit()
         else:
             result = otp.check_sms_code(flow, SMS_PURPOSE, form.otc.data)
             record(flow.id, "input", "proofup-sms-code", {"otc": "", "result": result})
             if result == "ok":
                 return done(flow, sms_verified=True)
             error = attempts.message() if result == "throttled" else _(SMS_ERRORS[result])
-            db.session.commit()
     return page("sms_code", flow, form, error=error, info=info, phone=phone)
 
 
@@ -420,5 +411,4 @@ def status(flow_id):
     body = {"screen": next_screen(flow),
             "activated": authenticator.account_for_activation(current.get("activation")) is not None,
             "push": push_status}
-    db.session.commit()
     return jsonify(body)

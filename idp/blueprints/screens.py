@@ -8,10 +8,8 @@ from flask import render_template, request
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
-from ..extensions import db
-from ..journey.flow import evaluate, go_next, load_flow
+from ..journey.flow import ENTERING, evaluate, go_next, load_flow
 from ..journey.browser import session_account
-from ..journey.recorder import record
 
 # Screen id (journey.md) -> endpoint. One template per screen, named after the endpoint.
 SCREENS = {
@@ -56,20 +54,24 @@ class CodeForm(ActionForm):
     otc = StringField()
 
 
-def screen(screen_id):
-    """Decorate a view of one journey screen: load its flow and refuse steps the journey is not at."""
+def screen(screen_id, entering=None):
+    """Decorate a view of one journey screen: load its flow and refuse steps the journey is not at.
+
+    The screen's GET writes nothing: the journey recorded it when it sent the browser there (go_next), and
+    `entering(flow)`, if given, does then what the screen needs done once on arrival (send a notification).
+    """
+    if entering is not None:
+        ENTERING[screen_id] = entering
 
     def decorator(view):
         @functools.wraps(view)
         def wrapper(flow_id, **kwargs):
             flow = load_flow(flow_id)
-            check, expected = evaluate(flow, session_account(flow))
+            _, expected = evaluate(flow, session_account(flow))
             if expected != screen_id:
-                # A later step's URL (or an earlier one, after the back button) resumes where the flow is.
-                return go_next(flow)
-            if request.method == "GET":
-                record(flow.id, "screen", screen_id, {"check": check.name})
-                db.session.commit()
+                # A later step's URL (or an earlier one, after the back button) resumes where the flow is; a GET
+                # only redirects there (the screen was recorded when the flow reached it).
+                return go_next(flow, arriving=request.method != "GET")
             return view(flow, **kwargs)
 
         wrapper.screen_id = screen_id

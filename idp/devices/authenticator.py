@@ -125,11 +125,11 @@ def send_push(user, flow_id=None):
 
 
 def status(request):
-    """Return a notification's status, expiring it when its time is up."""
+    """Return a notification's status: "expired" once its time is up unanswered (reading writes nothing)."""
     if request is None:
         return "missing"
     if request.status in ("pending", UNDELIVERED) and request.expires_at <= clock.now():
-        request.status = "expired"
+        return "expired"
     return "pending" if request.status == UNDELIVERED else request.status
 
 

@@ -102,13 +102,25 @@ def load_flow(flow_id):
     return flow
 
 
-def go_next(flow):
-    """Send the browser to the screen the journey needs now, or finish the flow."""
+# Screen id -> what arriving there does once (idp.blueprints.screens.screen(…, entering=…)).
+ENTERING = {}
+
+
+def go_next(flow, arriving=True):
+    """Send the browser to the screen the journey needs now, or finish the flow.
+
+    Arriving at a screen is recorded here, with the check that names it, in the request that moved the flow
+    (so the screen's own GET writes nothing), and does what the screen needs on arrival. `arriving=False`:
+    a GET that only redirects to where the flow already is.
+    """
     account = session_account(flow)
     check, screen = evaluate(flow, account)
     if screen is None:
         return finish(flow, account)
-    db.session.commit()
+    if arriving:
+        record(flow.id, "screen", screen, {"check": check.name})
+        if screen in ENTERING:
+            ENTERING[screen](flow)
     return redirect(screen_url(screen, flow))
 
 
@@ -130,10 +142,8 @@ def finish(flow, account):
     if flow.params:
         response = authorize.resume(flow, account)
         record(flow.id, "code", "authorization_code", {"redirect_uri": flow.params.get("redirect_uri")})
-        db.session.commit()
         return response
     flow.completed_at = clock.now()
-    db.session.commit()
     return redirect(flow.return_url or url_for("emulator.home"))
 
 
@@ -143,13 +153,11 @@ def deny(flow, error):
 
     if flow.get("device_code"):
         grants.decline_device(flow)
-        db.session.commit()
         return redirect(url_for("device.done", flow_id=flow.id))
     params = dict(flow.params)
     error.redirect_uri = params.get("redirect_uri") or db.session.get(Client, flow.client_id).get_default_redirect_uri()
     error.state = params.get("state")
     flow.completed_at = clock.now()
-    db.session.commit()
     return authorize.error_response(error, params)
 
 

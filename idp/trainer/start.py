@@ -21,7 +21,8 @@ from .. import clock, invitations, seeds
 from ..devices import authenticator, otp
 from ..extensions import db
 from ..journey.checks import proofup_rewind
-from ..journey.flow import next_screen
+from ..journey.flow import evaluate, next_screen
+from ..journey.recorder import record
 from ..models import Flow, Message, Tenant
 from ..journey.browser import current_browser
 from .steps import AUTHENTICATOR, SMS, STEPS
@@ -155,8 +156,11 @@ def _mail_url(email):
 def advance(flow, user, target, method):
     """Give, screen after screen, what the client gives there, until the journey is at `target` (None: done)."""
     for _ in range(30):
-        screen = next_screen(flow)
+        check, screen = evaluate(flow)
         if screen == target:
+            if screen is not None:
+                # The browser is sent there: the recorder shows it as the journey's own redirects do (go_next).
+                record(flow.id, "screen", screen, {"check": check.name})
             return
         if screen is None or screen not in FACTS:
             raise CannotStart(target)
