@@ -54,6 +54,10 @@ def create_app(test_config=None):
 
     register_error_handlers(app)
 
+    from . import database
+
+    database.init_app(app)  # one commit per request that writes: the first after_request function to run
+
     from . import purge
 
     purge.init_app(app)  # abandoned journeys, empty browser sessions and expired codes do not pile up

@@ -583,6 +583,7 @@ def _invite_offline(app, idp_url, body):
         db.session.commit()
         if body["sendInvitationMessage"]:
             invitations.send_invitation(tenant, invitation, url)
+            db.session.commit()  # not a request: the mail delivered straight to the mailbox is kept here
         return {"invitedUserEmailAddress": invitation.email, "inviteRedeemUrl": url}
 
 

@@ -11,11 +11,16 @@ def offset_seconds():
     return int(Setting.get("clock_offset_seconds", 0) or 0)
 
 
-def set_offset(seconds):
-    """Move the clock to real time plus `seconds` for every worker."""
+def move(seconds):
+    """Move the clock to real time plus `seconds` for every worker, with the request's commit."""
     from .models import Setting
 
     Setting.put("clock_offset_seconds", int(seconds))
+
+
+def set_offset(seconds):
+    """Move the clock now, outside a request (scripts, tests): committed at once."""
+    move(seconds)
     db.session.commit()
 
 

@@ -1,4 +1,8 @@
-"""Writes that stay right when several requests, workers or hosts do them at once.
+"""The one commit of a request, and writes that stay right when several requests, workers or hosts do them at once.
+
+A request's writes are committed once, by `commit_request` after its view (rolled back when it fails with a
+5xx); a request that wrote nothing (every journey screen GET, the phone's pages) commits nothing. The CLI,
+the seeds, the start-up and the background jobs, which are not requests, commit for themselves.
 
 Checking for a row and then adding it races: two requests both find nothing and the second insert
 breaks a UNIQUE constraint (a 500). Here the database decides in one statement (INSERT … ON CONFLICT,
@@ -10,9 +14,57 @@ import fcntl
 import hashlib
 import os
 
-from sqlalchemy import text
+from flask import current_app
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 
 from .extensions import db
+
+WRITES = ("insert", "update", "delete", "replace")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_write(conn, cursor, statement, parameters, context, executemany):
+    if statement.lstrip()[:7].lower().startswith(WRITES):
+        conn.info["wrote"] = True
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _transaction_ended(conn):
+    conn.info.pop("wrote", None)
+
+
+def has_writes(session):
+    """True when the session's transaction wrote something, or has something to write (rows, recorder events)."""
+    if session.new or session.deleted or session.info.get("flow_events"):
+        return True
+    if any(session.is_modified(row) for row in session.dirty):
+        return True
+    return session.in_transaction() and bool(session.connection().info.get("wrote"))
+
+
+def commit_request(response):
+    """after_request: commit what the request wrote, once (before the response leaves); a 5xx rolls it back.
+
+    A commit that fails (the database locked, full, read-only) answers as the view's own error would have.
+    """
+    session = db.session()
+    if response.status_code >= 500:
+        session.rollback()
+    elif has_writes(session):
+        try:
+            session.commit()
+        except Exception as exc:
+            session.rollback()
+            return current_app.make_response(current_app.handle_user_exception(exc))
+    return response
+
+
+def init_app(app):
+    """Commit each request's writes. Call it after the other after_request functions are registered: it then
+    runs first (they run in reverse order), and they still see (and dress) a failed commit's error page."""
+    app.after_request(commit_request)
 
 
 def dialect_insert(model, dialect=None):

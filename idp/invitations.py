@@ -106,5 +106,4 @@ def send_invitation(tenant, invitation, url):
     from .devices.messages import send_email
 
     send_email(invitation.email, subject, text, html=html, sender=sender, links=[url])
-    db.session.commit()
     return "mailbox"

@@ -65,7 +65,7 @@ def default_return_url(of_tenant):
 
 
 def invite(email, name=None, redirect_url=None, send=True, tenant_name=None, invited_by="control-api"):
-    """Invite a new client (and mail the invitation unless send is False), committed.
+    """Invite a new client (and mail the invitation unless send is False), committed with the request.
 
     Returns (user, invitation, redeem URL, sent) where sent is the mail's result, or None when not sent.
     """
@@ -89,15 +89,13 @@ def invite(email, name=None, redirect_url=None, send=True, tenant_name=None, inv
     base = current_app.config.get("IDP_BASE_URL") or request.url_root.rstrip("/")
     url = invitations.redeem_url(base, invitation)
     sent = invitations.send_invitation(where, invitation, url) if send else None
-    db.session.commit()
     return user, invitation, url, sent
 
 
 def change_settings(values):
-    """Store QA settings (captcha, captcha_rounds, mfa, demo, language; None clears), committed; return them all."""
+    """Store QA settings (captcha, captcha_rounds, mfa, demo, language; None clears); return them all."""
     try:
         qa.apply(values)
     except qa.SettingsError as exc:
         raise OperationError(400, str(exc)) from None
-    db.session.commit()
     return qa.current()

@@ -14,8 +14,12 @@ from .conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, TENANT
 from .helpers import authorize_url
 
 PACKAGE = Path(idp.__file__).parent
-# The one call site whose code is a variable: idp/__init__.py's JSON answer to HTTP errors (9002313, or 90033 for a 500).
-DYNAMIC_CALLS = {("__init__.py", frozenset({"detail"})): (9002313, 90033)}
+# The call sites whose code is a variable: idp/__init__.py's JSON answer to HTTP errors (9002313, or 90033 for a
+# 500), and the prompt=none errors the journey's checks name (idp/journey/flow.py's prompt_none_error).
+DYNAMIC_CALLS = {("__init__.py", frozenset({"detail"})): (9002313, 90033),
+                 ("journey/flow.py", frozenset({"suberror", "client_id", "client_name"})): (65001,),
+                 ("journey/flow.py", frozenset({"resource"})): (50079, 50076),
+                 ("journey/flow.py", frozenset()): (50058,)}
 
 
 def aaderror_calls():

@@ -141,3 +141,22 @@ def test_captcha_loop_scenario_never_lets_the_puzzle_pass(client, browser):
         assert data["mode"] == "loop"
         page = browser.submit(page, {"choice": data["answer"]}, button="idSIButton9")
         assert page.screen == "captcha"
+
+
+def test_each_screen_event_names_the_check_that_sent_the_browser_there(client, browser):
+    sign_in(browser)
+    journey = client.get(f"{API}/journeys/{last_journey(client)}").get_json()
+    checks = [(e["name"], e["data"].get("check")) for e in journey["events"] if e["kind"] == "screen"]
+    assert checks == [("email", "account_unknown"), ("password", "password_required"), ("kmsi", "kmsi_unanswered"),
+                      ("app-consent", "app_consent_missing")]
+
+
+def test_a_prompt_none_refusal_records_the_failing_check_and_its_error(client, browser):
+    from .helpers import authorize_url, callback_params
+
+    url, _ = authorize_url(prompt="none", login_hint="client.demo@example.fr")
+    browser.get(url)
+    assert callback_params(browser)["error"] == "login_required"
+    journey = client.get(f"{API}/journeys/{last_journey(client)}").get_json()
+    refusal = next(e for e in journey["events"] if e["name"] == "prompt-none")
+    assert refusal["data"] == {"check": "password_required", "error": "login_required", "aadsts": 50058}

@@ -139,7 +139,6 @@ def create_user():
         raise ApiError(409, f"User {email!r} already exists; DELETE it first or use another email.")
     item = {k: v for k, v in data.items() if k != "tenant" and v is not None}
     user = seeds.apply_user(tenant, item)
-    db.session.commit()
     response = jsonify(user_json(user))
     response.status_code = 201
     response.headers["Location"] = url_for("control.get_user", email=user.email)
@@ -158,7 +157,6 @@ def delete_user(email):
         db.session.execute(delete(model).where(model.user_id == user.id))
     db.session.execute(update(Flow).where(Flow.user_id == user.id).values(user_id=None))
     db.session.delete(user)
-    db.session.commit()
     return "", 204
 
 
@@ -222,7 +220,6 @@ def _pending_push(email):
     user = find_user(email)
     push = pushes.pending(user)
     if push is None:
-        db.session.commit()
         raise ApiError(404, f"No pending Authenticator notification for {user.email!r}.")
     return push
 
@@ -230,7 +227,6 @@ def _pending_push(email):
 @bp.get("/users/<email>/push")
 def get_push(email):
     push = _pending_push(email)
-    db.session.commit()
     return jsonify(push_json(push))
 
 
@@ -244,7 +240,6 @@ def _answer_push(email, approve):
         if number is not None and type(number) is not int:
             raise ApiError(400, "'number' must be the integer shown on the sign-in screen.")
     status = pushes.answer(push, approve, number)
-    db.session.commit()
     return jsonify(push_json(push) | {"status": status})
 
 
@@ -299,7 +294,7 @@ def put_clock():
     offset = body().get("offset_seconds")
     if type(offset) is not int or abs(offset) > 10 * 366 * 86400:
         raise ApiError(400, "'offset_seconds' must be an integer (seconds from real time, at most ten years).")
-    clock.set_offset(offset)
+    clock.move(offset)
     return jsonify({"offset_seconds": offset, "now": iso(clock.now())})
 
 
@@ -314,7 +309,6 @@ def put_faults():
         qa.apply_faults(body())
     except qa.SettingsError as exc:
         raise ApiError(400, str(exc)) from None
-    db.session.commit()
     return jsonify(qa.current()["faults"])
 
 

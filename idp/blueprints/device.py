@@ -19,7 +19,8 @@ from ..oidc import grants, resources
 from ..oidc.errors import AADError, json_error_response
 from ..oidc.urls import cached_tenant
 from .oauth import prepare
-from .screens import current_browser, go_next
+from ..journey.browser import current_browser
+from ..journey.flow import go_next
 
 bp = Blueprint("device", __name__)
 

@@ -12,7 +12,8 @@ from ..models import Flow, Invitation, RefreshToken, SessionAccount, Tenant, Use
 from ..oidc.bearer import graph_error, graph_token, require_graph_token
 from ..oidc.urls import base_url
 from ..seeds import EMAIL
-from .screens import current_browser, go_next
+from ..journey.browser import current_browser
+from ..journey.flow import go_next
 
 bp = Blueprint("graph", __name__)
 
@@ -55,7 +56,6 @@ def create_invitation():
                                           invited_by=claims.get("azp"))
     url = invitations.redeem_url(base_url(), invitation)
     document = invitation_document(invitation, user, url, body, send)
-    db.session.commit()
     if send:
         invitations.send_invitation(tenant, invitation, url)
     response = jsonify(document)
@@ -114,7 +114,6 @@ def revoke_sign_in_sessions(token, user_id):
                                                             "queried reference-property objects are not present.")
     RefreshToken.revoke_all(user.id)
     db.session.execute(update(SessionAccount).where(SessionAccount.user_id == user.id).values(signed_in=False))
-    db.session.commit()
     return jsonify({"@odata.context": f"{base_url()}/v1.0/$metadata#Edm.Boolean", "value": True})
 
 

@@ -12,9 +12,10 @@ from ..database import insert_missing
 from ..extensions import db
 from ..journey.recorder import record
 from ..models import Consent, User
-from ..oidc import authorize as authz
 from ..oidc.errors import AADError
-from .screens import current_browser, go_next, load_flow, render_screen, screen, session_account, sign_in
+from ..journey.browser import current_browser, session_account, sign_in
+from ..journey.flow import deny, go_next, load_flow
+from .screens import render_screen, screen
 
 bp = Blueprint("login", __name__, url_prefix="/login")
 
@@ -82,7 +83,6 @@ def email(flow):
                 error = _("Nous n'avons pas trouvé de compte avec ce nom d'utilisateur. "
                           "Entrez un autre compte ou obtenez-en un nouveau.")
                 flow.email = typed.lower()
-                db.session.commit()
                 return render_screen("login/email.html", flow, form, error=error, code=50034, status=200)
             if flow.invitation_id and not invitations.redeemed_by(flow, user):
                 # An invitation's journey is for the address it was sent to: not another account of the tenant.
@@ -90,7 +90,6 @@ def email(flow):
                           "vous avez reçu l'e-mail de %(brand)s.", brand=invitations.branding(flow.tenant)["brand"])
                 record(flow.id, "error", "email", {"reason": "not-the-invited-address"})
                 flow.email = typed.lower()
-                db.session.commit()
                 return render_screen("login/email.html", flow, form, error=error, code=None, status=200)
             flow.user_id, flow.email = user.id, user.email
             db.session.flush()
@@ -118,7 +117,6 @@ def password(flow):
                 error, code = _("Votre compte ou mot de passe est incorrect. Si vous ne vous souvenez pas de "
                                 "votre mot de passe, réinitialisez-le maintenant."), 50126
             record(flow.id, "error", "password", {"code": code})
-            db.session.commit()
         else:
             sign_in(flow, "pwd")
             flow.set(password_ok=True, force_login=False)
@@ -156,7 +154,7 @@ def app_consent(flow):
     if form.validate_on_submit():
         if form.cancel.data and not form.accept.data:
             record(flow.id, "input", "app-consent", {"answer": "cancel"})
-            return authz.deny(flow, AADError("access_denied", 65004))
+            return deny(flow, AADError("access_denied", 65004))
         # The same user may consent from two browsers at once: the database keeps one row, never a 500.
         insert_missing(Consent, ("user_id", "client_id"), user_id=flow.user_id, client_id=flow.client_id, scopes=[])
         consent = db.session.scalars(select(Consent).filter_by(user_id=flow.user_id, client_id=flow.client_id)

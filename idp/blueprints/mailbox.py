@@ -139,7 +139,6 @@ def message(message_id):
     message = _message(message_id)
     if message.read_at is None:
         message.read_at = clock.now()
-        db.session.commit()
     to = _to()
     return _page("mailbox/message.html", _listing(to), to, message)
 

@@ -1,7 +1,8 @@
 """MFA at sign-in for users with a registered method: mfa-push, mfa-otp, mfa-method-choice (journey.md).
 
-The journey check `mfa_required` shows flow.state["mfa_screen"] when the user chose another way, else
-mfa-push (Authenticator users with the app) or mfa-otp; a method proved sets flow.state["mfa_ok"].
+The journey check `mfa_required` shows the screen of the way the user chose (flow.state["mfa_choice"]: the
+method list while "choosing", else one of Microsoft's method names), else mfa-push (Authenticator users with the
+app) or mfa-otp; a method proved sets flow.state["mfa_ok"].
 """
 from flask import Blueprint, jsonify
 from flask_babel import gettext as _
@@ -12,9 +13,10 @@ from .. import clock
 from ..devices import attempts, authenticator
 from ..devices import otp as codes
 from ..devices import push as pushes
-from ..extensions import db
 from ..journey.recorder import record
-from .screens import ActionForm, CodeForm, go_next, load_flow, render_screen, screen, session_account
+from ..journey.browser import session_account
+from ..journey.flow import go_next, load_flow
+from .screens import ActionForm, CodeForm, render_screen, screen
 
 bp = Blueprint("mfa", __name__, url_prefix="/mfa")
 
@@ -28,7 +30,7 @@ def mark_mfa_done(flow, registered=False):
     MFA for the rest of this sign-in session, whatever the tenant's policy (journey check `mfa_required`).
     """
     flow.set(mfa_ok=True)
-    flow.drop("mfa_screen", "mfa_push_id", "mfa_otp", "mfa_sms_sent")
+    flow.drop("mfa_choice", "mfa_push_id", "mfa_sms_sent")
     account = session_account(flow)
     if account is not None:
         account.mfa_at = clock.now()
@@ -55,13 +57,22 @@ class MethodForm(FlaskForm):
 
 
 def another_way(flow):
-    flow.set(mfa_screen="mfa-method-choice")
+    flow.set(mfa_choice="choosing")
     record(flow.id, "input", "mfa", {"action": "signInAnotherWay"})
     return go_next(flow)
 
 
+def send_first_push(flow):
+    """Arriving at mfa-push: a notification goes to the app, so that the screen's GET only shows it."""
+    if authenticator.get_push(flow.get("mfa_push_id")) is None:
+        try:
+            flow.set(mfa_push_id=authenticator.send_push(flow.user, flow.id).id)
+        except attempts.Throttled:
+            pass  # the screen says so (its GET tries once more, as a screen reached without arriving would)
+
+
 @bp.route("/<flow_id>/push", methods=["GET", "POST"])
-@screen("mfa-push")
+@screen("mfa-push", entering=send_first_push)
 def push(flow):
     form = ActionForm()
     request = authenticator.get_push(flow.get("mfa_push_id"))
@@ -74,7 +85,6 @@ def push(flow):
                 request = authenticator.send_push(flow.user, flow.id)
             except attempts.Throttled:
                 record(flow.id, "error", "mfa-push", {"status": "throttled"})
-                db.session.commit()
                 return render_screen("mfa/push.html", flow, form, error=attempts.message(), push=request,
                                      push_status="throttled")
             flow.set(mfa_push_id=request.id)
@@ -85,7 +95,6 @@ def push(flow):
             return go_next(flow)
         error = pushes.text(status, "mfa-push", submitted=True)
         record(flow.id, "error", "mfa-push", {"status": status})
-        db.session.commit()
         return render_screen("mfa/push.html", flow, form, error=error, push=request, push_status=status)
     status = None
     if request is None:
@@ -95,17 +104,27 @@ def push(flow):
         except attempts.Throttled:
             status = "throttled"
     status = status or authenticator.status(request)
-    db.session.commit()
     return render_screen("mfa/push.html", flow, form, error=pushes.text(status, "mfa-push"), push=request,
                          push_status=status)
 
 
 def otp_kind(flow):
-    return flow.get("mfa_otp") or ("sms" if flow.user.mfa_method == "sms" else "totp")
+    chosen = {"OneWaySMS": "sms", "PhoneAppOTP": "totp"}.get(flow.get("mfa_choice"))
+    return chosen or ("sms" if flow.user.mfa_method == "sms" else "totp")
+
+
+def send_first_sms(flow):
+    """Arriving at mfa-otp by SMS: the code is sent, so that the screen's GET only shows where it went."""
+    if otp_kind(flow) == "sms" and flow.user.phone and not flow.get("mfa_sms_sent"):
+        try:
+            codes.send_sms_code(flow, flow.user.phone, SMS_PURPOSE)
+            flow.set(mfa_sms_sent=True)
+        except attempts.Throttled:
+            pass  # the screen's GET tries once more and shows the refusal
 
 
 @bp.route("/<flow_id>/otp", methods=["GET", "POST"])
-@screen("mfa-otp")
+@screen("mfa-otp", entering=send_first_sms)
 def otp(flow):
     form = CodeForm()
     user = flow.user
@@ -124,7 +143,6 @@ def otp(flow):
                 info = _("Un nouveau code a été envoyé.")
             except attempts.Throttled:
                 error = attempts.message()
-            db.session.commit()
         else:
             if kind == "sms":
                 result = codes.check_sms_code(flow, SMS_PURPOSE, form.otc.data)
@@ -135,14 +153,12 @@ def otp(flow):
                 mark_mfa_done(flow)
                 return go_next(flow)
             error = codes.error(result, "mfa-otp")
-            db.session.commit()
     elif kind == "sms" and not flow.get("mfa_sms_sent"):
         try:
             codes.send_sms_code(flow, user.phone, SMS_PURPOSE)
             flow.set(mfa_sms_sent=True)
         except attempts.Throttled:
             error = attempts.message()
-        db.session.commit()
     return render_screen("mfa/otp.html", flow, form, error=error, info=info, kind=kind,
                          masked_phone=codes.masked(user.phone), can_choose=len(methods(user)) > 1)
 
@@ -157,11 +173,11 @@ def method_choice(flow):
         chosen = form.method.data
         record(flow.id, "input", "mfa-method-choice", {"method": chosen})
         if chosen == "PhoneAppNotification" and chosen in available:
-            flow.set(mfa_screen="mfa-push")
+            flow.set(mfa_choice=chosen)
             flow.drop("mfa_push_id")
             return go_next(flow)
         if chosen in ("PhoneAppOTP", "OneWaySMS") and chosen in available:
-            flow.set(mfa_screen="mfa-otp", mfa_otp="sms" if chosen == "OneWaySMS" else "totp", mfa_sms_sent=False)
+            flow.set(mfa_choice=chosen, mfa_sms_sent=False)
             return go_next(flow)
         error = _("Choisissez l'une des méthodes proposées.")
     return render_screen("mfa/method_choice.html", flow, form, error=error, methods=available,
@@ -174,5 +190,4 @@ def status(flow_id):
     flow = load_flow(flow_id)
     push_id = flow.get("mfa_push_id")
     body = {"push": authenticator.status(authenticator.get_push(push_id)) if push_id else None}
-    db.session.commit()
     return jsonify(body)

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from .. import clock
 from ..extensions import csrf, db
-from ..journey import next_screen
 from ..journey.recorder import record
 from ..models import Client, User
 from ..oidc import authorize as authz
@@ -20,7 +19,8 @@ from ..oidc.errors import MESSAGES, AADError, json_error_response
 from ..oidc.server import server
 from ..oidc.grants import SUPPORTED_GRANT_TYPES
 from ..oidc.urls import META_TENANTS, PERSONAL_TENANT_ID, base_url, cached_tenant, issuer, tenant_id
-from .screens import current_browser, go_next
+from ..journey.browser import current_browser
+from ..journey.flow import go_next, silent
 
 bp = Blueprint("oauth", __name__)
 
@@ -202,26 +202,6 @@ def _prepare(flow, browser, params):
             flow.set(force_login=True)
 
 
-def silent(flow):
-    """prompt=none: finish at once if nothing needs the user, else tell the client why not."""
-    from .screens import finish, session_account
-
-    account = session_account(flow)
-    screen = next_screen(flow, account) if flow.user is not None else "email"
-    if screen is None:
-        return finish(flow, account)
-    if screen in ("email", "account-picker", "password") or screen.startswith("signup"):
-        error = AADError("login_required", 50058)
-    elif screen == "app-consent":
-        error = AADError("consent_required", 65001, suberror="consent_required", client_id=flow.client_id,
-                         client_name=db.session.get(Client, flow.client_id).name)
-    elif screen.startswith("proofup"):
-        error = AADError("interaction_required", 50079, resource=flow.client_id)
-    else:
-        error = AADError("interaction_required", 50076, resource=flow.client_id)
-    return authz.deny(flow, error)
-
-
 @bp.route("/<tenant>/oauth2/v2.0/token", methods=["POST"])
 @csrf.exempt
 def token(tenant):
@@ -251,7 +231,6 @@ def logout(tenant):
         for account in browser.accounts:
             account.signed_in = False
             account.kmsi = False
-        db.session.commit()
     session.permanent = False
     allowed = set()
     claims = tokens.decode(hint) if hint else None

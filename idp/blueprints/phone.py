@@ -35,7 +35,6 @@ def get_phone(key):
 
 def render(template, phone, **context):
     pending = pushes.pending(phone.user) if phone.user is not None else None
-    db.session.commit()
     return render_template(f"phone/{template}.html", phone=phone, pending=pending, now=demo.shown_time(clock.now(), "phone"),
                            sms_count=len(devices.sms(phone)), **context)
 
@@ -78,7 +77,6 @@ def scan(key):
         if not form.validate_on_submit():
             abort(400)
         account = authenticator.add_account_from_qr(phone.user) if phone.user is not None else None
-        db.session.commit()
         return redirect(url_for(".scan", key=phone.key, result="added" if account else "none"))
     return render("scan", phone, form=form, result=request.args.get("result"))
 
@@ -97,7 +95,6 @@ def notification(key):
         result = answered.status if answered is not None else "none"
         if answered is not None:
             record(answered.flow_id, "input", "phone-notification", {"action": form.action.data, "number": ""})
-        db.session.commit()
         return redirect(url_for(".notification", key=phone.key, result=result))
     result = request.args.get("result")
     return render("notification", phone, form=form, result=result,
@@ -117,7 +114,6 @@ def status(key):
     pending = pushes.pending(phone.user) if phone.user is not None else None
     body = {"push": pending.id if pending else None, "sms": len(devices.sms(phone)),
             "accounts": len(authenticator.accounts(phone.user)) if phone.user is not None else 0}
-    db.session.commit()
     return jsonify(body)
 
 
@@ -129,7 +125,6 @@ def activate(activation):
     if not isinstance(data, Mapping):  # a JSON number, list or string: no code in it
         data = {}
     account = authenticator.activate(activation, data.get("code"))
-    db.session.commit()
     if account is None:
         return jsonify({"error": "unknown or expired activation, or wrong code"}), 404
     return jsonify({"added": True, "account": account.user.email})

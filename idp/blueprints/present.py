@@ -115,7 +115,6 @@ def state():
     typed = ((flow.get("proofup") or {}).get("phone") or {}).get("e164") if flow is not None else None
     result = {"user": user.email, "demo": demo.active(), "codes": codes(user), "screen": screen,
               "sms_phone": typed or user.phone}
-    db.session.commit()  # an expired notification is marked so
     return jsonify(result)
 
 
@@ -173,5 +172,4 @@ def start(screen):
         db.session.rollback()
         return render_template("present/cannot_start.html", step=_placed(STEPS[screen], starting.method_of(screen)),
                                lang=str(get_locale() or "fr")), 409
-    db.session.commit()
     return redirect(url_for("present.present", user=email, method=method, pc=pc, phone=phone, screen=screen))

@@ -1,8 +1,9 @@
 """MFA registration ("proof-up"): Microsoft Authenticator, another authenticator app (TOTP) or SMS (journey.md).
 
-The step the user is at, the activation being scanned, the TOTP secret being enrolled and the phone number
-being verified live in flow.state["proofup"] (server-side, never in a hidden field); the journey check
-`mfa_registration_required` returns its "screen" while a proof-up is in progress.
+The proof-up's progress (which steps are done: facts such as "setup_done", "push_sent", "sms_verified"), the
+activation being scanned, the TOTP secret being enrolled and the phone number being verified live in
+flow.state["proofup"] (server-side, never in a hidden field); the journey check `mfa_registration_required`
+derives the screen from that progress (idp.journey.checks.proofup_screen). A "Retour" undoes the steps since.
 """
 import base64
 import datetime
@@ -17,14 +18,14 @@ from .. import clock
 from ..countries import calling_codes, dial_codes, region_for_dial_code
 from ..devices import attempts, authenticator, otp
 from ..devices import push as pushes
-from ..extensions import db
 from ..i18n import N_, current_locale
-from ..journey import next_screen
+from ..journey.checks import proofup_rewind, proofup_screen
 from ..journey.recorder import record
 from ..oidc.urls import base_url
 from ..trainer import demo
 from .mfa import mark_mfa_done
-from .screens import ActionForm, CodeForm, go_next, load_flow, render_screen, screen, session_account
+from ..journey.flow import go_next, load_flow, next_screen
+from .screens import ActionForm, CodeForm, render_screen, screen
 
 bp = Blueprint("proofup", __name__, url_prefix="/proofup")
 
@@ -55,20 +56,37 @@ def state(flow):
     return dict(flow.get("proofup") or {})
 
 
-def move(flow, screen_id, **changes):
-    """Go to another proof-up screen (server-side state), then wherever the journey says."""
-    flow.set(proofup={**state(flow), **changes, "screen": screen_id})
-    record(flow.id, "input", "proofup", {"to": screen_id})
+def progress(flow, new):
+    """Record the proof-up's new progress (server-side state)."""
+    flow.set(proofup=new)
+    record(flow.id, "input", "proofup", {"to": proofup_screen(new)})
+
+
+def done(flow, **facts):
+    """Mark a step done (with what it gave), then go wherever the journey says."""
+    progress(flow, {**state(flow), **facts})
     return go_next(flow)
 
 
-def step_button(flow, action, back=None):
-    """Where a step's "Retour" (to `back`) or "Je veux configurer une autre méthode" button leads, else None."""
-    if action == "back" and back:
-        return move(flow, back)
+def back(flow, screen_id, **changes):
+    """Go back to an earlier proof-up screen: its step and the later ones are undone."""
+    progress(flow, proofup_rewind({**state(flow), **changes}, screen_id))
+    return go_next(flow)
+
+
+def other_method(flow, back_to):
+    """Open the method list; its "Annuler" comes back to `back_to`."""
+    progress(flow, {**state(flow), "choosing": True, "back_to": back_to})
+    return go_next(flow)
+
+
+def step_button(flow, action, back_to=None):
+    """Where a step's "Retour" (to `back_to`) or "Je veux configurer une autre méthode" button leads, else None."""
+    if action == "back" and back_to:
+        return back(flow, back_to)
     if action == "other-method":
-        # The method list's "Annuler" comes back to this step (the flow's proof-up screen).
-        return move(flow, "proofup-method-choice", back_to=state(flow).get("screen"))
+        # The method list's "Annuler" comes back to this step.
+        return other_method(flow, proofup_screen(state(flow)))
     return None
 
 
@@ -81,7 +99,7 @@ def page(template, flow, form, **context):
 def interrupt(flow):
     form = ActionForm()
     if form.validate_on_submit():
-        flow.set(proofup={"screen": "proofup-app-intro"})
+        flow.set(proofup={"interrupt_seen": True})
         record(flow.id, "input", "proofup-interrupt", {"action": "next"})
         return go_next(flow)
     return page("interrupt", flow, form)
@@ -95,10 +113,10 @@ def app_intro(flow):
         action = form.action.data
         if action == "other-authenticator-app":
             secret = state(flow).get("totp_secret") or pyotp.random_base32()
-            return move(flow, "proofup-totp-qr", method="totp", totp_secret=secret)
+            return back(flow, "proofup-totp-qr", totp_secret=secret)
         if (response := step_button(flow, action)) is not None:
             return response
-        return move(flow, "proofup-app-setup", method="authenticator")
+        return done(flow, method="authenticator", intro_done=True)
     return page("app_intro", flow, form)
 
 
@@ -109,11 +127,11 @@ def method_choice(flow):
     error = None
     if form.validate_on_submit():
         if form.action.data == "cancel":
-            return move(flow, state(flow).get("back_to") or "proofup-app-intro")
+            return back(flow, state(flow).get("back_to") or "proofup-app-intro")
         if form.method.data == "phone":
-            return move(flow, "proofup-sms-phone", method="sms")
+            return back(flow, "proofup-sms-phone")
         if form.method.data == "app":
-            return move(flow, "proofup-app-intro", method="authenticator")
+            return back(flow, "proofup-app-intro")
         error = _("Choisissez une méthode dans la liste.")
     return page("method_choice", flow, form, error=error)
 
@@ -124,12 +142,12 @@ def app_setup(flow):
     form = ActionForm()
     if form.validate_on_submit():
         action = form.action.data
-        if (response := step_button(flow, action, back="proofup-app-intro")) is not None:
+        if (response := step_button(flow, action, back_to="proofup-app-intro")) is not None:
             return response
         current = state(flow)
         if current.get("activation") and authenticator.account_for_activation(current["activation"]) is None:
-            return move(flow, "proofup-app-qr", method="authenticator")
-        return move(flow, "proofup-app-qr", method="authenticator", **authenticator.new_activation(flow.user))
+            return done(flow, method="authenticator", setup_done=True)
+        return done(flow, method="authenticator", setup_done=True, **authenticator.new_activation(flow.user))
     return page("app_setup", flow, form)
 
 
@@ -140,22 +158,21 @@ def app_qr(flow):
     error = None
     current = state(flow)
     if not current.get("activation"):
-        return move(flow, "proofup-app-qr", **authenticator.new_activation(flow.user))
+        return done(flow, **authenticator.new_activation(flow.user))
     if form.validate_on_submit():
         action = form.action.data
-        if (response := step_button(flow, action, back="proofup-app-setup")) is not None:
+        if (response := step_button(flow, action, back_to="proofup-app-setup")) is not None:
             return response
         if authenticator.account_for_activation(current.get("activation")) is not None:
             try:
                 request = authenticator.send_push(flow.user, flow.id)
             except attempts.Throttled:
-                return move(flow, "proofup-app-try", push_id=None)
-            return move(flow, "proofup-app-try", push_id=request.id)
+                return done(flow, push_sent=True, push_id=None)
+            return done(flow, push_sent=True, push_id=request.id)
         error = _("Nous n'avons pas encore détecté l'application. Scannez le code QR avec l'application "
                   "Microsoft Authenticator (« + », « Compte professionnel ou scolaire », « Scanner un code QR »), "
                   "puis cliquez sur « Suivant ».")
         record(flow.id, "error", "proofup-app-qr", {"reason": "not-scanned"})
-        db.session.commit()
     uri = authenticator.activation_uri(base_url(), current["activation"], current["code"])
     return page("app_qr", flow, form, error=error, qr=qr_data_uri(uri), activation_uri=uri,
                 activation_code=current["code"],
@@ -169,25 +186,22 @@ def app_try(flow):
     request = authenticator.get_push(state(flow).get("push_id"))
     if form.validate_on_submit():
         action = form.action.data
-        if (response := step_button(flow, action, back="proofup-app-qr")) is not None:
+        if (response := step_button(flow, action, back_to="proofup-app-qr")) is not None:
             return response
         if action == "resend":
             try:
                 request = authenticator.send_push(flow.user, flow.id)
             except attempts.Throttled:
                 record(flow.id, "error", "proofup-app-try", {"status": "throttled"})
-                db.session.commit()
                 return page("app_try", flow, form, error=attempts.message(), push=request, push_status="throttled")
-            return move(flow, "proofup-app-try", push_id=request.id)
+            return done(flow, push_id=request.id)
         status = authenticator.status(request)
         if status == "approved":
-            return move(flow, "proofup-app-approved")
+            return done(flow, approved=True)
         error = pushes.text(status, "proofup-app-try", submitted=True)
         record(flow.id, "error", "proofup-app-try", {"status": status})
-        db.session.commit()
         return page("app_try", flow, form, error=error, push=request, push_status=status)
     status = authenticator.status(request)
-    db.session.commit()
     return page("app_try", flow, form, error=pushes.text(status, "proofup-app-try"), push=request, push_status=status)
 
 
@@ -196,10 +210,10 @@ def app_try(flow):
 def app_approved(flow):
     form = ActionForm()
     if form.validate_on_submit():
-        if (response := step_button(flow, form.action.data, back="proofup-app-try")) is not None:
+        if (response := step_button(flow, form.action.data, back_to="proofup-app-try")) is not None:
             return response
         # The time of the "correctement inscrite" notice the next screen shows (guide).
-        return move(flow, "proofup-success", method="authenticator",
+        return done(flow, method="authenticator", approved_seen=True,
                     registered_at=clock.now().isoformat(timespec="seconds"))
     return page("app_approved", flow, form)
 
@@ -212,17 +226,16 @@ def totp_qr(flow):
     current = state(flow)
     secret = current.get("totp_secret")
     if not secret:
-        return move(flow, "proofup-totp-qr", totp_secret=pyotp.random_base32())
+        return done(flow, totp_secret=pyotp.random_base32())
     if form.validate_on_submit():
         action = form.action.data
-        if (response := step_button(flow, action, back="proofup-app-intro")) is not None:
+        if (response := step_button(flow, action, back_to="proofup-app-intro")) is not None:
             return response
         result = otp.check_totp(flow.user, secret, form.otc.data, flow=flow)
         record(flow.id, "input", "proofup-totp-qr", {"otc": "", "result": result})
         if result == "ok":
-            return move(flow, "proofup-success", method="totp")
+            return done(flow, method="totp", totp_verified=True)
         error = otp.error(result, "proofup-totp-qr")
-        db.session.commit()
     uri = otp.provisioning_uri(secret, flow.user.email, flow.tenant.name)
     return page("totp_qr", flow, form, error=error, qr=qr_data_uri(uri), otpauth_uri=uri, secret=secret)
 
@@ -257,7 +270,7 @@ def sms_phone(flow):
     if form.validate_on_submit():
         action = form.action.data
         if action == "back":
-            return move(flow, "proofup-method-choice", back_to="proofup-app-intro")
+            return other_method(flow, "proofup-app-intro")
         if (response := step_button(flow, action)) is not None:
             return response
         number, national = parse_phone(form.country_code.data, form.phone_number.data)
@@ -269,10 +282,8 @@ def sms_phone(flow):
                 number, national = None, attempts.message()
         if number:
             dial = form.country_code.data.lstrip("+")
-            return move(flow, "proofup-sms-code", method="sms",
-                        phone={"dial": dial, "national": national, "e164": number})
+            return done(flow, method="sms", code_sent=True, phone={"dial": dial, "national": national, "e164": number})
         error = national
-        db.session.commit()
     return page("sms_phone", flow, form, error=error, countries=calling_codes(current_locale()),
                 chosen_region=region_for_dial_code(form.country_code.data))
 
@@ -284,10 +295,10 @@ def sms_code(flow):
     error = info = None
     phone = state(flow).get("phone") or {}
     if not phone:
-        return move(flow, "proofup-sms-phone")
+        return back(flow, "proofup-sms-phone")
     if form.validate_on_submit():
         action = form.action.data
-        if (response := step_button(flow, action, back="proofup-sms-phone")) is not None:
+        if (response := step_button(flow, action, back_to="proofup-sms-phone")) is not None:
             return response
         if action == "resend-code":
             record(flow.id, "input", "proofup-sms-code", {"action": "resend-code"})
@@ -296,14 +307,12 @@ def sms_code(flow):
                 info = _("Un nouveau code a été envoyé.")
             except attempts.Throttled:
                 error = attempts.message()
-            db.session.commit()
         else:
             result = otp.check_sms_code(flow, SMS_PURPOSE, form.otc.data)
             record(flow.id, "input", "proofup-sms-code", {"otc": "", "result": result})
             if result == "ok":
-                return move(flow, "proofup-sms-verified")
+                return done(flow, sms_verified=True)
             error = otp.error(result, "proofup-sms-code")
-            db.session.commit()
     return page("sms_code", flow, form, error=error, info=info, phone=phone)
 
 
@@ -314,7 +323,7 @@ def sms_verified(flow):
     if form.validate_on_submit():
         if (response := step_button(flow, form.action.data)) is not None:
             return response
-        return move(flow, "proofup-success", method="sms")
+        return done(flow, method="sms", sms_verified_seen=True)
     return page("sms_verified", flow, form, phone=state(flow).get("phone") or {})
 
 
@@ -329,14 +338,14 @@ def success(flow):
         if method == "authenticator":
             account = authenticator.account_for_activation(current.get("activation"))
             if account is None:
-                return move(flow, "proofup-app-qr")
+                return back(flow, "proofup-app-qr")
             user.totp_secret = account.totp_secret
         elif method == "totp":
             user.totp_secret = current["totp_secret"]
         elif method == "sms":
             user.phone = current["phone"]["e164"]
         else:
-            return move(flow, "proofup-app-intro")
+            return back(flow, "proofup-app-intro")
         user.mfa_method = method
         flow.drop("proofup")
         record(flow.id, "input", "proofup-success", {"method": method})
@@ -365,8 +374,7 @@ def status(flow_id):
     flow = load_flow(flow_id)
     current = state(flow)
     push_status = authenticator.status(authenticator.get_push(current.get("push_id"))) if current.get("push_id") else None
-    body = {"screen": next_screen(flow, session_account(flow)),
+    body = {"screen": next_screen(flow),
             "activated": authenticator.account_for_activation(current.get("activation")) is not None,
             "push": push_status}
-    db.session.commit()
     return jsonify(body)

@@ -14,14 +14,14 @@ from wtforms.validators import Length
 from .. import clock, settings as qa
 from ..countries import DEFAULT as DEFAULT_COUNTRY, countries, is_country
 from ..devices import attempts, email_codes
-from ..extensions import db
 from ..i18n import current_locale
 from ..journey import captcha
 from ..journey.recorder import record
-from ..oidc import authorize as authz
 from ..oidc.errors import AADError
 from ..trainer import demo
-from .screens import go_next, render_screen, screen, sign_in
+from ..journey.browser import sign_in
+from ..journey.flow import deny, go_next
+from .screens import render_screen, screen
 
 bp = Blueprint("signup", __name__, url_prefix="/signup")
 
@@ -116,7 +116,6 @@ def password(flow):
             flow.set(signup={**_signup(flow), "password_hash": generate_password_hash(typed, method=method)})
             return go_next(flow)
         record(flow.id, "error", "signup-password", {"reason": "weak"})
-        db.session.commit()
     # Keep the typed password only when the person asked to see it.
     return render_screen("signup/password.html", flow, form, error=error, show=show, typed=typed if show else "")
 
@@ -169,7 +168,6 @@ def profile(flow):
                 return go_next(flow)
             error = result
         record(flow.id, "error", "signup-profile", {"reason": kind})
-        db.session.commit()
     elif not form.country.data:
         form.country.data = DEFAULT_COUNTRY
     locale = current_locale()
@@ -202,7 +200,6 @@ def verify_email(flow):
             email_codes.issue(flow)
         except attempts.Throttled:
             kind, error = "throttled", attempts.message()
-        db.session.commit()
     if form.is_submitted():
         form.validate()
         typed = (form.otc.data or "").strip()
@@ -214,7 +211,6 @@ def verify_email(flow):
             return go_next(flow)
         error = CODE_ERRORS[kind]()
         record(flow.id, "error", "signup-verify-email", {"reason": kind})
-        db.session.commit()
     notice = _("Nous avons envoyé un nouveau code à %(email)s.", email=flow.email) if request.args.get("resent") else None
     return render_screen("signup/verify_email.html", flow, form, error=error, error_kind=kind, notice=notice)
 
@@ -229,10 +225,8 @@ def resend_code(flow):
             email_codes.issue(flow)
         except attempts.Throttled:
             record(flow.id, "error", "signup-verify-email", {"reason": "throttled"})
-            db.session.commit()
             return render_screen("signup/verify_email.html", flow, VerifyEmailForm(), error=attempts.message(),
                                  error_kind="throttled", notice=None)
-        db.session.commit()
         return redirect(url_for("signup.verify_email", flow_id=flow.id, resent=1))
     return redirect(url_for("signup.verify_email", flow_id=flow.id))
 
@@ -264,7 +258,6 @@ def captcha_view(flow):
     if not state or "seed" not in state:
         state = captcha.new_state(rounds=qa.captcha_rounds(), rng=demo.captcha_rng())
         flow.set(**{captcha.STATE_KEY: state})
-        db.session.commit()
     error = kind = None
     if form.is_submitted():
         form.validate()
@@ -278,7 +271,6 @@ def captcha_view(flow):
             if outcome == "passed":
                 create_account(flow)
                 return go_next(flow)
-            db.session.commit()
             if outcome == "next":
                 return redirect(url_for("signup.captcha", flow_id=flow.id))
             kind = outcome
@@ -331,11 +323,10 @@ def tenant_consent(flow):
             record(flow.id, "input", "tenant-consent", {"answer": "cancel"})
             error = AADError("access_denied", 65004)
             if flow.params:
-                return authz.deny(flow, error)
+                return deny(flow, error)
             from .oauth import error_page
 
             flow.completed_at = clock.now()
-            db.session.commit()
             return error_page(error)
         flow.user.tenant_consent_at = clock.now()
         record(flow.id, "input", "tenant-consent", {"answer": "accept"})

@@ -109,7 +109,7 @@ def _take(subject, kind, rule, now):
 
 
 def take(kind, subject_list):
-    """Ask to check (or send) once for these subjects; the place is committed before anything is compared.
+    """Ask to check (or send) once for these subjects; the place is taken before anything is compared.
 
     Refused when any subject is cooling down or has no place left; a refusal gives back the places taken.
     """
@@ -122,14 +122,12 @@ def take(kind, subject_list):
         if not place.allowed:
             for earlier in taken:
                 give_back(kind, [earlier])
-            db.session.commit()
             return place
         taken.append(subject)
         if place.failures >= result.failures:
             result = Place(True, failures=place.failures, locked_until=place.locked_until or result.locked_until)
-    # Committed now: the count holds even if this request dies while comparing (and, on SQLite, the write
-    # lock is not kept while a password hash is computed).
-    db.session.commit()
+    # Counted in this request's transaction, committed with its other writes (idp.database.commit_request): the
+    # UPDATE … RETURNING keeps the counter's row locked until then, so racing requests queue on it.
     return result
 
 

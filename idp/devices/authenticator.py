@@ -11,6 +11,7 @@ from sqlalchemy import select
 from .. import clock
 from .. import settings as qa
 from ..extensions import db
+from ..journey.checks import proofup_screen
 from ..journey.recorder import record
 from ..models import AuthenticatorAccount, Flow, PushRequest
 from ..trainer import demo
@@ -48,7 +49,7 @@ def open_flow_at_qr(user):
                                .order_by(Flow.updated_at.desc(), Flow.created_at.desc())).all()
     for flow in flows:
         proofup = flow.get("proofup") or {}
-        if proofup.get("screen") == QR_SCREEN and proofup.get("activation"):
+        if proofup and proofup_screen(proofup) == QR_SCREEN and proofup.get("activation"):
             return flow
     return None
 
@@ -86,7 +87,7 @@ def activate(activation, code):
                                .order_by(Flow.updated_at.desc()).limit(500)).all()
     for flow in flows:
         proofup = flow.get("proofup") or {}
-        if proofup.get("activation") == activation and proofup.get("screen") == QR_SCREEN and flow.user is not None:
+        if proofup.get("activation") == activation and proofup_screen(proofup) == QR_SCREEN and flow.user is not None:
             if str(code or "") != proofup.get("code"):
                 return None
             return add_account(flow.user, activation)
@@ -125,11 +126,11 @@ def send_push(user, flow_id=None):
 
 
 def status(request):
-    """Return a notification's status, expiring it when its time is up."""
+    """Return a notification's status: "expired" once its time is up unanswered (reading writes nothing)."""
     if request is None:
         return "missing"
     if request.status in ("pending", UNDELIVERED) and request.expires_at <= clock.now():
-        request.status = "expired"
+        return "expired"
     return "pending" if request.status == UNDELIVERED else request.status
 
 

@@ -70,17 +70,10 @@ def text(status, place, submitted=False):
 
 
 def pending(user):
-    """Return the user's newest pending notification that has not expired, or None (stale ones expire)."""
-    now = clock.now()
-    rows = db.session.scalars(select(PushRequest).where(PushRequest.user_id == user.id, PushRequest.status == "pending")
-                              .order_by(PushRequest.created_at.desc(), PushRequest.id.desc())).all()
-    found = None
-    for row in rows:
-        if row.expires_at <= now:
-            row.status = "expired"
-        elif found is None:
-            found = row
-    return found
+    """Return the user's newest pending notification that has not expired, or None (reading writes nothing)."""
+    return db.session.scalars(select(PushRequest).where(PushRequest.user_id == user.id, PushRequest.status == "pending",
+                                                        PushRequest.expires_at > clock.now())
+                              .order_by(PushRequest.created_at.desc(), PushRequest.id.desc()).limit(1)).first()
 
 
 def answer(push, approve, number=None):

@@ -1,8 +1,5 @@
-"""Which screen comes next, decided from the flow's and the user's state by ordered named checks.
+"""Which screen comes next, decided from the flow's facts by ordered named checks (idp.journey.checks).
 
-Plain Python over the models, with no flask.request: the screens call `next_screen(flow)` and
-render what it names; when no check fails the journey is over and the authorization resumes.
+The checks are plain Python over `Facts`; idp.journey.flow loads the facts once per request and sends the
+browser to the screen the first failing check names, or finishes the journey: the authorization resumes.
 """
-from .checks import CHECKS, next_screen, failing_check
-
-__all__ = ["CHECKS", "next_screen", "failing_check"]

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from .. import clock
 from ..extensions import db
-from ..models import AuthorizationCode, Client, Flow, FlowEvent, Message, RefreshToken, SessionAccount
-from .checks import next_screen
+from ..models import AuthorizationCode, Client, Flow, FlowEvent, Message, RefreshToken
+from .flow import next_screen
 from .recorder import SECRET_FIELDS, write_pending
 
 MASK = "•••"
@@ -23,11 +23,7 @@ def current_screen(flow):
     """Return the screen an open flow is at now (None when complete or finished)."""
     if flow.completed_at is not None:
         return None
-    account = None
-    if flow.user_id is not None:
-        account = db.session.scalar(select(SessionAccount).where(SessionAccount.browser_id == flow.browser_id,
-                                                                 SessionAccount.user_id == flow.user_id))
-    return next_screen(flow, account)
+    return next_screen(flow)
 
 
 def _clean(data):

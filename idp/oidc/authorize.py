@@ -7,7 +7,7 @@ from flask import redirect, url_for
 
 from .. import clock
 from ..extensions import db
-from ..models import Client, Flow
+from ..models import Flow
 from .errors import AADError
 from . import grants, resources
 from .server import redirect_error, server
@@ -105,20 +105,6 @@ def resume(flow, account):
     grant.validate_consent_request()
     flow.completed_at = clock.now()
     return server.create_authorization_response(request=request, grant_user=flow.user, grant=grant)
-
-
-def deny(flow, error):
-    """End a flow with an error sent back to the client (consent declined, prompt=none failures)."""
-    if flow.get("device_code"):
-        grants.decline_device(flow)
-        db.session.commit()
-        return redirect(url_for("device.done", flow_id=flow.id))
-    params = dict(flow.params)
-    error.redirect_uri = params.get("redirect_uri") or db.session.get(Client, flow.client_id).get_default_redirect_uri()
-    error.state = params.get("state")
-    flow.completed_at = clock.now()
-    db.session.commit()
-    return error_response(error, params)
 
 
 def start(tenant, client_id, params, browser_id):

@@ -82,7 +82,7 @@ def require_public_client_flows(request, client):
 
 def user_checks(user, client):
     """Refuse a user the way a non-interactive grant must: MFA or consent cannot be asked here."""
-    from ..journey.checks import _policy
+    from ..journey.flow import _policy
 
     if user.mfa_method and _policy(user) != "never":
         raise AADError("invalid_grant", 50076, suberror="basic_action", resource=client.client_id)
@@ -136,7 +136,6 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
         # The same smart lockout as the password screen (idp.devices.attempts): counted before it is checked.
         result = attempts.check_password(user, data["password"])
         if result != "ok":
-            db.session.commit()
             if result == "locked":
                 raise AADError("invalid_grant", 50053)
             raise AADError("invalid_grant", 50126)
@@ -168,7 +167,6 @@ def start_device_authorization(tenant, client, scope):
                      client_id=client.client_id, scope=scope, interval=DEVICE_INTERVAL,
                      created_at=clock.now(), expires_at=clock.now() + DeviceCode.LIFETIME)
     db.session.add(row)
-    db.session.commit()
     uri = f"{base_url()}/devicelogin"
     return {
         "user_code": row.user_code,
@@ -233,7 +231,6 @@ class DeviceCodeGrant(_DeviceCodeGrant):
         if row.status != "approved":
             too_fast = row.last_polled_at is not None and now - row.last_polled_at < timedelta(seconds=row.interval)
             row.last_polled_at = now
-            db.session.commit()
             if too_fast:
                 raise AADError("slow_down", 70016, detail="Poll no faster than the interval.")
             raise AADError("authorization_pending", 70016)
@@ -304,7 +301,6 @@ def issue(grant):
     offline = "offline_access" in request.token_scope.oidc
     token = grant.server.generate_user_token(grant, request.user, request.token_scope, request.credential, offline)
     grant.save_token(token)
-    db.session.commit()
     return 200, token, grant.TOKEN_RESPONSE_HEADER
 
 

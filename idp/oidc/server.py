@@ -224,7 +224,6 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if redeemed.rowcount != 1:
             db.session.rollback()
             raise AADError("invalid_grant", 54005)
-        db.session.commit()
 
     def authenticate_user(self, authorization_code):
         return authorization_code.user
@@ -309,7 +308,6 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
                 db.session.rollback()
                 revoke_family(refresh_token)
                 raise AADError("invalid_grant", 700082)
-        db.session.commit()
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True):
         return self.server.generate_user_token(self, user, self.request.token_scope, self.request.refresh_token, True)
@@ -319,7 +317,6 @@ def revoke_family(row):
     """Revoke every refresh token of the sign-in a token came from (strict mode's reuse detection)."""
     db.session.execute(update(RefreshToken).where(
         RefreshToken.family == row.family, RefreshToken.revoked_at.is_(None)).values(revoked_at=clock.now()))
-    db.session.commit()
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):

@@ -20,9 +20,11 @@ from werkzeug.security import generate_password_hash
 from .. import clock, invitations, seeds
 from ..devices import authenticator, otp
 from ..extensions import db
-from ..journey import next_screen
+from ..journey.checks import proofup_rewind
+from ..journey.flow import evaluate, next_screen
+from ..journey.recorder import record
 from ..models import Flow, Message, Tenant
-from ..blueprints.screens import current_browser, session_account
+from ..journey.browser import current_browser
 from .steps import AUTHENTICATOR, SMS, STEPS
 
 # The client the presenter creates: the guide's phone number (its SMS screenshot), a birth date, a password.
@@ -154,8 +156,11 @@ def _mail_url(email):
 def advance(flow, user, target, method):
     """Give, screen after screen, what the client gives there, until the journey is at `target` (None: done)."""
     for _ in range(30):
-        screen = next_screen(flow, session_account(flow))
+        check, screen = evaluate(flow)
         if screen == target:
+            if screen is not None:
+                # The browser is sent there: the recorder shows it as the journey's own redirects do (go_next).
+                record(flow.id, "screen", screen, {"check": check.name})
             return
         if screen is None or screen not in FACTS:
             raise CannotStart(target)
@@ -200,55 +205,58 @@ def _tenant_consent(flow, user, method):
 
 
 def _interrupt(flow, user, method):
-    flow.set(proofup={"screen": "proofup-app-intro"})
+    flow.set(proofup={"interrupt_seen": True})
 
 
-def _move(screen, **changes):
+def _progress(flow, new):
+    from ..blueprints.proofup import progress
+
+    progress(flow, new)
+
+
+def _done(**facts):
+    """A proof-up step whose "Suivant" only marks it done (with what it gave)."""
     def fact(flow, user, method):
-        from ..blueprints.proofup import move
-
-        move(flow, screen, **changes)
+        _progress(flow, {**(flow.get("proofup") or {}), **facts})
     return fact
 
 
 def _app_intro(flow, user, method):
-    from ..blueprints.proofup import move
-
+    current = flow.get("proofup") or {}
     if method == SMS:
-        move(flow, "proofup-method-choice", back_to="proofup-app-intro")
+        _progress(flow, {**current, "choosing": True, "back_to": "proofup-app-intro"})
     else:
-        move(flow, "proofup-app-setup", method="authenticator")
+        _progress(flow, {**current, "method": "authenticator", "intro_done": True})
+
+
+def _method_choice(flow, user, method):
+    _progress(flow, proofup_rewind(flow.get("proofup") or {}, "proofup-sms-phone"))
 
 
 def _app_setup(flow, user, method):
-    from ..blueprints.proofup import move
-
-    move(flow, "proofup-app-qr", method="authenticator", **authenticator.new_activation(user))
+    _progress(flow, {**flow.get("proofup"), "method": "authenticator", "setup_done": True,
+                     **authenticator.new_activation(user)})
 
 
 def _app_qr(flow, user, method):
     """The phone scans the QR code (Authenticator's "+", "Scanner un code QR"), then "Suivant" sends a notification."""
-    from ..blueprints.proofup import move
-
     authenticator.add_account(user, flow.get("proofup")["activation"])
     push = authenticator.send_push(user, flow.id)
-    move(flow, "proofup-app-try", push_id=push.id)
+    _progress(flow, {**flow.get("proofup"), "push_sent": True, "push_id": push.id})
 
 
 def _app_try(flow, user, method):
     """The notification is approved on the phone with the number shown."""
-    from ..blueprints.proofup import move
-
     push = authenticator.get_push(flow.get("proofup")["push_id"])
     authenticator.answer_push(user, push.number, True, push.id)
-    move(flow, "proofup-app-approved")
+    _progress(flow, {**flow.get("proofup"), "approved": True})
 
 
 def _sms_phone(flow, user, method):
-    from ..blueprints.proofup import SMS_PURPOSE, move
+    from ..blueprints.proofup import SMS_PURPOSE
 
     otp.send_sms_code(flow, PHONE["e164"], SMS_PURPOSE)
-    move(flow, "proofup-sms-code", method="sms", phone=dict(PHONE))
+    _progress(flow, {**flow.get("proofup"), "method": "sms", "code_sent": True, "phone": dict(PHONE)})
 
 
 def _success(flow, user, method):
@@ -263,7 +271,7 @@ def _success(flow, user, method):
     user.mfa_method = current.get("method")
     flow.drop("proofup")
     mark_mfa_done(flow, registered=True)
-    if next_screen(flow, session_account(flow)) is None:
+    if next_screen(flow) is None:
         flow.completed_at = clock.now()  # the invitation journey ends: the browser goes back to the Espace Client
 
 
@@ -277,15 +285,15 @@ FACTS = {
     "tenant-consent": _tenant_consent,
     "proofup-interrupt": _interrupt,
     "proofup-app-intro": _app_intro,
-    "proofup-method-choice": _move("proofup-sms-phone", method="sms"),
+    "proofup-method-choice": _method_choice,
     "proofup-sms-phone": _sms_phone,
-    "proofup-sms-code": _move("proofup-sms-verified"),
-    "proofup-sms-verified": _move("proofup-success", method="sms"),
+    "proofup-sms-code": _done(sms_verified=True),
+    "proofup-sms-verified": _done(method="sms", sms_verified_seen=True),
     "proofup-app-setup": _app_setup,
     "proofup-app-qr": _app_qr,
     "proofup-app-try": _app_try,
-    "proofup-app-approved": lambda flow, user, method: _move(
-        "proofup-success", method="authenticator",
+    "proofup-app-approved": lambda flow, user, method: _done(
+        method="authenticator", approved_seen=True,
         registered_at=clock.now().isoformat(timespec="seconds"))(flow, user, method),
     "proofup-success": _success,
 }
