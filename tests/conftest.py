@@ -1,4 +1,5 @@
 """Fixtures: an app on a temporary data folder, its test client, page helpers over BeautifulSoup, a live server."""
+import itertools
 import os
 import shutil
 import socket
@@ -27,22 +28,48 @@ PASSWORD = "Demo-2026!"
 
 
 @pytest.fixture
-def app(tmp_path):
-    yield from make_app(tmp_path, os.environ.get("IDP_TEST_DATABASE_URL"))
+def app(tmp_path, request):
+    # IDP_TEST_DATABASE_URL runs the in-process tests on another database (e.g. PostgreSQL), wiped and seeded per test.
+    database_url = os.environ.get("IDP_TEST_DATABASE_URL")
+    if database_url:
+        yield from make_app(tmp_path, database_url)
+    else:
+        yield from make_app(tmp_path, template=request.getfixturevalue("app_template"))
 
 
-def make_app(tmp_path, database_url=None):
-    """The `app` fixture's body: an app on a temporary data folder, on SQLite or on database_url (wiped first)."""
-    config = {"TESTING": True, "IDP_DATA_DIR": str(tmp_path / "data"), "IDP_PASSWORD_HASH": FAST_HASH,
-              "IDP_CAPTCHA": "puzzle", "SECRET_KEY": "test-secret"}
-    # IDP_TEST_DATABASE_URL runs the in-process tests on another database (e.g. PostgreSQL), wiped per test.
+APP_CONFIG = {"TESTING": True, "IDP_PASSWORD_HASH": FAST_HASH, "IDP_CAPTCHA": "puzzle", "SECRET_KEY": "test-secret"}
+
+
+@pytest.fixture(scope="session")
+def app_template(tmp_path_factory):
+    """The SQLite database every in-process test starts from (schema, signing key, the default seeds), built once
+    per session, i.e. per xdist worker: RSA key generation, create_all and seeding were half of each test's setup."""
+    folder = tmp_path_factory.mktemp("app-template")
+    for _ in make_app(folder):
+        pass
+    return folder / "data" / "idp.sqlite3"
+
+
+def make_app(tmp_path, database_url=None, template=None, **config):
+    """The `app` fixture's body: an app on tmp_path/data, on SQLite or on database_url, with APP_CONFIG and config.
+
+    With a template (a seeded SQLite database file, app_template), the app starts on a copy of it in its data folder;
+    with template=True, database_url is already a seeded copy (PostgresServer.create_database's template). Without
+    one, the app creates its schema and key, and is seeded (database_url wiped first).
+    """
+    data_dir = tmp_path / "data"
+    config = {**APP_CONFIG, "IDP_DATA_DIR": str(data_dir), **config}
     if database_url:
         config["IDP_DATABASE_URL"] = database_url
+    if isinstance(template, Path):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, data_dir / "idp.sqlite3")
     app = create_app(config)
-    with app.app_context():
-        if "IDP_DATABASE_URL" in config:
-            seeds.wipe()
-        seeds.load("default")
+    if template is None:
+        with app.app_context():
+            if database_url:
+                seeds.wipe()
+            seeds.load("default")
     yield app
     with app.app_context():
         from idp.extensions import db
@@ -205,15 +232,22 @@ class PostgresServer:
                  "-w", "-t", "60", "start")
         return self
 
-    def create_database(self, name):
-        """Create a database; return its SQLAlchemy URL (psycopg 3)."""
+    def sql(self, *statements):
         import psycopg
 
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
                              autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            connection.execute(f'CREATE DATABASE "{name}"')
+            for statement in statements:
+                connection.execute(statement)
+
+    def create_database(self, name, template=None):
+        """Create a database, empty or a copy of the template database; return its SQLAlchemy URL (psycopg 3)."""
+        copy = f' TEMPLATE "{template}"' if template else ""
+        self.sql(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"{copy}')
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def drop_database(self, name):
+        self.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # FORCE: a test's leftover connections
 
     def stop(self):
         self.run(str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
@@ -229,6 +263,20 @@ def postgres():
 
 
 @pytest.fixture(scope="session")
-def postgres_url(postgres):
-    """The URL of a database on the session's PostgreSQL server, for the in-process tests (wiped per test)."""
-    return postgres.create_database("idp_tests")
+def postgres_template(postgres, tmp_path_factory):
+    """The name of a seeded database on the session's PostgreSQL server (app_template's counterpart)."""
+    url = postgres.create_database("idp_template")
+    for _ in make_app(tmp_path_factory.mktemp("postgres-template"), url):
+        pass  # make_app disposes of its engine: a template database must have no connection when copied
+    return "idp_template"
+
+
+DATABASE_NUMBERS = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_url(postgres, postgres_template):
+    """The URL of a seeded database of the test's own on the session's PostgreSQL server (CREATE DATABASE … TEMPLATE)."""
+    name = f"idp_test_{next(DATABASE_NUMBERS)}"
+    yield postgres.create_database(name, template=postgres_template)
+    postgres.drop_database(name)

@@ -19,8 +19,10 @@ from .helpers import authorize_url
 @pytest.fixture(params=["postgresql"])
 def app(request, tmp_path):
     """The in-process app on PostgreSQL (the tests below that also take SQLite say so: BOTH)."""
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    yield from make_app(tmp_path, url)
+    if request.param == "postgresql":
+        yield from make_app(tmp_path, request.getfixturevalue("postgres_url"), template=True)
+    else:
+        yield from make_app(tmp_path, template=request.getfixturevalue("app_template"))
 
 
 BOTH = pytest.mark.parametrize("app", ["sqlite", "postgresql"], indirect=True)

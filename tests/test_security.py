@@ -1,6 +1,7 @@
 """Web and protocol security (issue #11): the control key on /_emulator/, allowed hosts, same-origin control
 requests, no Host injection, session renewal at sign-in, security headers, PKCE, logout, client authentication."""
 import base64
+import shutil
 
 import pytest
 from werkzeug.security import generate_password_hash
@@ -19,12 +20,18 @@ EMULATOR_PAGES = ["/_emulator/", "/_emulator/mailbox", "/_emulator/phone/", "/_e
                   "/_emulator/present", "/_emulator/anything-added-later"]
 
 
-def make_app(tmp_path, **config):
-    settings = {"TESTING": True, "IDP_DATA_DIR": str(tmp_path / "d"), "IDP_PASSWORD_HASH": FAST_HASH,
+def make_app(tmp_path, template=None, **config):
+    """An app with these settings; on a copy of the session's seeded database (conftest.app_template) if given one."""
+    data_dir = tmp_path / "d"
+    if template:
+        data_dir.mkdir(parents=True)
+        shutil.copyfile(template, data_dir / "idp.sqlite3")
+    settings = {"TESTING": True, "IDP_DATA_DIR": str(data_dir), "IDP_PASSWORD_HASH": FAST_HASH,
                 "SECRET_KEY": "test", "IDP_CONTROL_KEY": None, **config}
     app = create_app(settings)
-    with app.app_context():
-        seeds.load("default")
+    if not template:
+        with app.app_context():
+            seeds.load("default")
     return app
 
 
@@ -35,8 +42,8 @@ def basic(password, user="qa"):
 # --- 1. the emulator's pages need the control key beyond loopback, and whenever it is set ------------------
 
 @pytest.fixture
-def exposed(tmp_path):
-    return make_app(tmp_path, IDP_LISTEN_HOST="0.0.0.0", IDP_CONTROL_KEY=KEY).test_client()
+def exposed(tmp_path, app_template):
+    return make_app(tmp_path, app_template, IDP_LISTEN_HOST="0.0.0.0", IDP_CONTROL_KEY=KEY).test_client()
 
 
 @pytest.mark.parametrize("path", EMULATOR_PAGES)
@@ -55,7 +62,7 @@ def test_the_phone_and_mailbox_reveal_nothing_without_the_key(exposed):
         assert exposed.get(path, headers=basic(KEY)).status_code == 200
 
 
-def test_a_key_in_the_address_sets_a_strict_httponly_cookie_then_leaves_the_address(exposed, tmp_path):
+def test_a_key_in_the_address_sets_a_strict_httponly_cookie_then_leaves_the_address(exposed, tmp_path, app_template):
     wrong = exposed.get("/_emulator/?key=nope")
     assert wrong.status_code == 403 and "Set-Cookie" not in wrong.headers
     response = exposed.get("/_emulator/mailbox?key=" + KEY + "&to=a@b.fr")
@@ -66,20 +73,21 @@ def test_a_key_in_the_address_sets_a_strict_httponly_cookie_then_leaves_the_addr
     assert exposed.get("/_emulator/phone/").status_code == 200
     assert exposed.get(f"{API}/users").status_code == 200  # a browser may read the control API with it too
     name = cookie.split("=", 1)[0]
-    other = make_app(tmp_path / "other", IDP_LISTEN_HOST="0.0.0.0", IDP_CONTROL_KEY="another-key").test_client()
+    other = make_app(tmp_path / "other", app_template, IDP_LISTEN_HOST="0.0.0.0",
+                     IDP_CONTROL_KEY="another-key").test_client()
     other.set_cookie(name, exposed.get_cookie(name, path="/_emulator").value, domain="localhost", path="/_emulator")
     assert other.get("/_emulator/").status_code == 401  # a cookie made for another key opens nothing
 
 
-def test_beyond_loopback_without_a_key_the_pages_are_off(tmp_path):
-    client = make_app(tmp_path, IDP_LISTEN_HOST="0.0.0.0").test_client()
+def test_beyond_loopback_without_a_key_the_pages_are_off(tmp_path, app_template):
+    client = make_app(tmp_path, app_template, IDP_LISTEN_HOST="0.0.0.0").test_client()
     for path in ("/_emulator/", "/_emulator/mailbox", "/_emulator/phone/"):
         response = client.get(path)
         assert response.status_code == 503 and "IDP_CONTROL_KEY" in response.get_data(as_text=True)
 
 
-def test_on_loopback_a_configured_key_is_checked_too(tmp_path):
-    client = make_app(tmp_path, IDP_LISTEN_HOST="127.0.0.1", IDP_CONTROL_KEY=KEY).test_client()
+def test_on_loopback_a_configured_key_is_checked_too(tmp_path, app_template):
+    client = make_app(tmp_path, app_template, IDP_LISTEN_HOST="127.0.0.1", IDP_CONTROL_KEY=KEY).test_client()
     response = client.get(f"{API}/users")
     assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
     assert client.get(f"{API}/users", headers={"Authorization": "Bearer wrong"}).status_code == 403

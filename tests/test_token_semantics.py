@@ -3,7 +3,7 @@ import pytest
 
 from idp import clock, create_app, seeds
 
-from .conftest import CLIENT_ID, CLIENT_SECRET, FAST_HASH
+from .conftest import CLIENT_ID, CLIENT_SECRET, FAST_HASH, make_app
 from .helpers import redeem, sign_in
 from .test_protocol import TOKEN_URL, assert_aadsts, claims_of, verify
 from .test_resources import API_ID, API_SCOPE, GRAPH_ID
@@ -115,17 +115,8 @@ def test_a_spa_refresh_token_lives_24_hours_from_the_sign_in_without_sliding(app
 
 
 @pytest.fixture
-def rotate_app(tmp_path):
-    app = create_app({"TESTING": True, "IDP_DATA_DIR": str(tmp_path / "rotate"), "IDP_PASSWORD_HASH": FAST_HASH,
-                      "SECRET_KEY": "test-secret", "IDP_REFRESH_TOKENS": "rotate"})
-    with app.app_context():
-        seeds.load("default")
-    yield app
-    with app.app_context():
-        from idp.extensions import db
-
-        db.session.remove()
-        db.engine.dispose()
+def rotate_app(tmp_path, app_template):
+    yield from make_app(tmp_path / "rotate", template=app_template, IDP_REFRESH_TOKENS="rotate")
 
 
 def test_strict_rotation_detects_a_reused_refresh_token(rotate_app):
