@@ -2,21 +2,17 @@
 import itertools
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from idp import create_app, seeds
+from idp.testing.server import FAST_HASH, LiveServer, free_port
 
 from .pages import Browser
 
-FAST_HASH = "pbkdf2:sha256:1000"
 TENANT = "bakertillyrecette.onmicrosoft.com"
 TENANT_ID = "0b7c2f4e-5a1d-4c3b-9e8f-2a6d1c4b7e90"
 CLIENT_ID = "6a3f0c2e-8d4b-4e1a-9c7f-3b2d5e8a1f60"
@@ -92,80 +88,6 @@ def browser(client):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    """`idp-emulator serve` in a subprocess on a free port, on its own data folder."""
-
-    def __init__(self, data_dir, https=False, extra_env=None, serve_args=()):
-        self.data_dir = Path(data_dir)
-        self.https = https
-        self.serve_args = list(serve_args)  # more `serve` options, e.g. ["--keep-alive", "1"]
-        self.port = free_port()
-        # Its own SMTP port, so mail sent by one live server never lands in another's mailbox.
-        self.extra_env = {"IDP_SMTP_PORT": str(free_port()), **(extra_env or {})}
-        self.smtp_port = int(self.extra_env["IDP_SMTP_PORT"])
-        self.process = None
-        self.output = self.data_dir / "server.log"
-
-    @property
-    def env(self):
-        return {**os.environ, "IDP_DATA_DIR": str(self.data_dir), "IDP_PASSWORD_HASH": FAST_HASH, **self.extra_env}
-
-    @property
-    def base_url(self):
-        return f"{'https' if self.https else 'http'}://127.0.0.1:{self.port}"
-
-    @property
-    def ca_path(self):
-        return self.data_dir / "tls" / "idp-emulator-ca.pem"
-
-    def cli(self, *args):
-        return subprocess.run([sys.executable, "-m", "idp.cli", *args], env=self.env, capture_output=True,
-                              text=True, timeout=120)
-
-    def start(self):
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = [sys.executable, "-m", "idp.cli", "serve", "--port", str(self.port), "--workers", "2"]
-        if self.https:
-            args.append("--https")
-        args += self.serve_args
-        self.log = open(self.output, "ab")
-        self.process = subprocess.Popen(args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        url = f"{self.base_url}/{TENANT}/v2.0/.well-known/openid-configuration"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.stop()
-                raise RuntimeError(f"server exited: {self.output.read_text()}")
-            try:
-                requests.get(url, timeout=1, verify=str(self.ca_path) if self.https else True)
-                return self
-            except (requests.RequestException, OSError):  # OSError: the CA file is not written yet
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("server did not start")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        if getattr(self, "log", None):
-            self.log.close()
-            self.log = None
-
-    def restart(self):
-        self.stop()
-        return self.start()
 
 
 @pytest.fixture

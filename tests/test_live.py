@@ -127,7 +127,7 @@ def tls_server(tmp_path):
 def test_msal_confidential_client_over_https(tls_server, verify_with_the_emulator_ca):
     ca = str(tls_server.ca_path)
     assert "ca" in tls_server.ca_path.name and tls_server.ca_path.read_text().startswith("-----BEGIN CERTIFICATE-----")
-    log = tls_server.output.read_text()
+    log = tls_server.log_path.read_text()
     assert ca in log
     app = msal.ConfidentialClientApplication(CLIENT_ID, client_credential=CLIENT_SECRET,
                                              authority=f"{tls_server.base_url}/{TENANT}", instance_discovery=False,
