@@ -108,9 +108,10 @@ def verify_with_the_emulator_ca(monkeypatch):
 
 @pytest.fixture(scope="session")
 def client_libraries_server(tmp_path_factory):
-    """One `serve --https` for the tests of Microsoft's client libraries (MSAL.js, MSAL interactive).
+    """One `serve --https` for the tests of Microsoft's client libraries (MSAL.js, MSAL Python, msal-node, MSAL
+    interactive) and of token semantics over TLS.
 
-    Each of those tests signs in with an app registration of its own (so it sees its own consent
+    Each of those tests signs in with an app registration or a user of its own (so it sees its own consent
     screen) in a browser or session of its own: they share the server, not the state they check.
     """
     server = LiveServer(tmp_path_factory.mktemp("client-libraries"), https=True)

@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from .conftest import CLIENT_ID, CLIENT_SECRET, PASSWORD, PUBLIC_CLIENT_ID, REDIRECT_URI, TENANT, LiveServer
+from .conftest import CLIENT_ID, CLIENT_SECRET, PASSWORD, PUBLIC_CLIENT_ID, REDIRECT_URI, TENANT
 from .test_live import ANSWERS, verify_id_token, walk_screens
 
 DAEMON_ID = "9d4c7b2a-1e3f-4a5b-8c6d-0e1f2a3b4c5d"
@@ -20,12 +20,10 @@ GRAPH_ID = "00000003-0000-0000-c000-000000000000"
 ROOT = Path(__file__).parent.parent
 
 
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("grants") / "tls", https=True)
-    server.start()
-    yield server
-    server.stop()
+@pytest.fixture
+def tls(client_libraries_server):
+    """The session's `serve --https` (conftest): each test signs in with users of its own."""
+    return client_libraries_server
 
 
 pytestmark = pytest.mark.usefixtures("verify_with_the_emulator_ca")
@@ -64,7 +62,7 @@ def create_user(server, email, consents=(), state="registered"):
     assert response.status_code in (200, 201), response.text
 
 
-def sign_in_on_device_page(server, flow, email="client.demo@example.fr", consent="idBtn_Accept"):
+def sign_in_on_device_page(server, flow, email, consent="idBtn_Accept"):
     """A person at a browser: open the device page, type the code, then the normal sign-in screens."""
     session = browser(server)
     response = session.get(flow["verification_uri"])
@@ -93,12 +91,13 @@ def test_msal_device_flow_with_the_device_page(tls):
     flow = app.initiate_device_flow(scopes=["User.Read"])
     assert flow["user_code"] and flow["verification_uri"] == f"{tls.base_url}/devicelogin", flow
     assert flow["message"].startswith(f"Pour vous connecter, utilisez un navigateur web pour ouvrir la page {tls.base_url}/devicelogin")
-    seen, text = sign_in_on_device_page(tls, flow)
+    create_user(tls, "device.accept@example.fr")
+    seen, text = sign_in_on_device_page(tls, flow, email="device.accept@example.fr")
     assert seen == ["device-code", "email", "password", "kmsi", "app-consent"]
     assert "Vous êtes connecté à l'application Outil de test (client public) sur votre appareil." in text
     result = app.acquire_token_by_device_flow(flow)
     assert "access_token" in result, result
-    assert result["id_token_claims"]["preferred_username"] == "client.demo@example.fr"
+    assert result["id_token_claims"]["preferred_username"] == "device.accept@example.fr"
     account = app.get_accounts()[0]
     assert app.acquire_token_silent(["User.Read"], account=account)["access_token"] == result["access_token"]  # cache hit
 

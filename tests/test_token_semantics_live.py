@@ -10,18 +10,16 @@ import msal
 import pytest
 import requests
 
-from .conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, TENANT, TENANT_ID, LiveServer
+from .conftest import CLIENT_ID, CLIENT_SECRET, PASSWORD, REDIRECT_URI, TENANT, TENANT_ID, LiveServer
 from .helpers import pkce
-from .test_live import walk_screens
+from .test_live import ANSWERS, walk_screens
 from .test_resources import API_ID, API_SCOPE, GRAPH_ID
 
 
-@pytest.fixture(scope="module")
-def tls_server(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("semantics") / "tls", https=True)
-    server.start()
-    yield server
-    server.stop()
+@pytest.fixture
+def tls_server(client_libraries_server):
+    """The session's `serve --https` (conftest): each test signs in as a user of its own."""
+    return client_libraries_server
 
 
 pytestmark = pytest.mark.usefixtures("verify_with_the_emulator_ca")
@@ -43,22 +41,31 @@ class CountingSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-def msal_sign_in(server, scopes):
-    """MSAL's confidential auth-code flow, a person answering the screens: (app, http client, result)."""
+def msal_sign_in(server, scopes, email):
+    """MSAL's confidential auth-code flow, the user `email` answering the screens: (app, http client, result)."""
     http = CountingSession(str(server.ca_path))
     app = msal.ConfidentialClientApplication(CLIENT_ID, client_credential=CLIENT_SECRET, http_client=http,
                                              authority=f"{server.base_url}/{TENANT}", instance_discovery=False)
     flow = app.initiate_auth_code_flow(scopes, redirect_uri=REDIRECT_URI, response_mode="form_post")
     browser = requests.Session()
     browser.verify = str(server.ca_path)
-    params, _ = walk_screens(browser, flow["auth_uri"])
+    answers = {**ANSWERS, "email": ("idSIButton9", {"loginfmt": email})}
+    params, _ = walk_screens(browser, flow["auth_uri"], answers=answers)
     result = app.acquire_token_by_auth_code_flow(flow, params)
     assert "access_token" in result, result
     return app, http, result
 
 
+def create_user(server, email):
+    response = requests.post(f"{server.base_url}/_emulator/api/users", verify=str(server.ca_path),
+                             json={"email": email, "password": PASSWORD, "state": "registered"})
+    assert response.status_code == 201, response.text
+    return email
+
+
 def test_msal_answers_user_read_from_its_cache_after_the_code_flow(tls_server):
-    app, http, result = msal_sign_in(tls_server, ["User.Read"])
+    email = create_user(tls_server, "semantics.cache@example.fr")
+    app, http, result = msal_sign_in(tls_server, ["User.Read"], email)
     assert http.token_requests == 1
     account = app.get_accounts()[0]
     silent = app.acquire_token_silent(["User.Read"], account=account)
@@ -67,20 +74,22 @@ def test_msal_answers_user_read_from_its_cache_after_the_code_flow(tls_server):
 
 
 def test_eight_concurrent_forced_refreshes_all_succeed_and_the_user_stays_signed_in(tls_server):
-    app, http, _ = msal_sign_in(tls_server, ["User.Read"])
+    email = create_user(tls_server, "semantics.refresh@example.fr")
+    app, http, _ = msal_sign_in(tls_server, ["User.Read"], email)
     account = app.get_accounts()[0]
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: app.acquire_token_silent(["User.Read"], account=account, force_refresh=True),
                                 range(8)))
     assert all(r and "access_token" in r for r in results), [r.get("error_description") for r in results if r]
     assert http.token_requests == 9
-    assert [a["username"] for a in app.get_accounts()] == ["client.demo@example.fr"]
+    assert [a["username"] for a in app.get_accounts()] == [email]
     again = app.acquire_token_silent(["User.Read"], account=app.get_accounts()[0], force_refresh=True)
     assert again and "access_token" in again, again
 
 
 def test_an_api_backend_validates_its_access_token_with_pyjwt(tls_server):
-    _, _, result = msal_sign_in(tls_server, [API_SCOPE])
+    email = create_user(tls_server, "semantics.api@example.fr")
+    _, _, result = msal_sign_in(tls_server, [API_SCOPE], email)
     ca = ssl.create_default_context(cafile=str(tls_server.ca_path))
     metadata = requests.get(f"{tls_server.base_url}/{TENANT}/v2.0/.well-known/openid-configuration",
                             verify=str(tls_server.ca_path)).json()
@@ -91,7 +100,7 @@ def test_an_api_backend_validates_its_access_token_with_pyjwt(tls_server):
     assert claims["iss"] == f"{tls_server.base_url}/{TENANT_ID}/v2.0"
     assert claims["scp"] == "access_as_user" and claims["azp"] == CLIENT_ID and claims["tid"] == TENANT_ID
     # the same backend refuses a Microsoft Graph token, and any token whose signature is not the emulator's
-    _, _, graph = msal_sign_in(tls_server, ["User.Read"])
+    _, _, graph = msal_sign_in(tls_server, ["User.Read"], email)
     graph_token = graph["access_token"]
     assert jwt.decode(graph_token, options={"verify_signature": False})["aud"] == GRAPH_ID
     with pytest.raises(jwt.InvalidAudienceError):
