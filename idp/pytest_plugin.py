@@ -10,22 +10,16 @@ directory); before each test the database is reset to a scenario (`default`, or 
 real clock and no fault.
 """
 import os
-import socket
-import subprocess
-import sys
 import time
 import zlib
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import requests
 
-FAST_HASH = "pbkdf2:sha256:1000"
+from .testing.server import LiveServer
+
 DEFAULT_PASSWORD = "Test-2026!"
-# Variables that would point the test server at someone else's data or address.
-ISOLATED = ("IDP_DATA_DIR", "IDP_DATABASE_URL", "IDP_BASE_URL", "IDP_HOST", "IDP_LISTEN_HOST", "IDP_SECRET_KEY",
-            "IDP_SMTP", "IDP_SMTP_HOST", "IDP_SMTP_PORT")
 
 
 class EmulatorError(AssertionError):
@@ -36,71 +30,21 @@ class EmulatorError(AssertionError):
         super().__init__(f"{method} {path} -> {status}: {message}")
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Emulator:
-    """A live idp-emulator: its URLs, the seeded client, and the control API as methods."""
+class Emulator(LiveServer):
+    """A live idp-emulator (idp.testing.server.LiveServer): its URLs, the seeded client, and the control API as
+    methods."""
 
     def __init__(self, data_dir, port=None, scenario="default", workers=1):
-        self.data_dir = Path(data_dir)
-        self.port = port or _free_port()
-        self.smtp_port = _free_port()
+        super().__init__(data_dir, port=port, workers=workers)
         self.scenario = scenario
-        self.workers = workers
-        self.process = None
         self.http = requests.Session()
         # The server inherits IDP_CONTROL_KEY from this environment and then checks it, loopback included.
         if os.environ.get("IDP_CONTROL_KEY"):
             self.http.headers["Authorization"] = f"Bearer {os.environ['IDP_CONTROL_KEY']}"
         self._seed(scenario)
 
-    # --- the server ---------------------------------------------------------------------------
-    @property
-    def base_url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log_path(self):
-        return self.data_dir / "server.log"
-
-    def start(self, timeout=30):
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        from .cli import child_environment
-
-        env = {k: v for k, v in child_environment().items() if k not in ISOLATED}
-        # Its own SMTP port too: mail sent to another emulator's SMTP would land in another mailbox.
-        env.update(IDP_DATA_DIR=str(self.data_dir), IDP_PASSWORD_HASH=FAST_HASH, IDP_SMTP_PORT=str(self.smtp_port))
-        self._log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-P", "-m", "idp.cli", "serve", "--port", str(self.port), "--workers", str(self.workers)],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"idp-emulator exited ({self.process.returncode}):\n{self.log_path.read_text()}")
-            try:
-                if self.http.get(f"{self.base_url}/_emulator/api/scenarios", timeout=1).ok:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"idp-emulator did not start in {timeout} s:\n{self.log_path.read_text()}")
-
     def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if getattr(self, "_log", None):
-            self._log.close()
+        super().stop()
         self.http.close()
 
     # --- what a relying party needs -----------------------------------------------------------

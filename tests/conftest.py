@@ -1,21 +1,18 @@
 """Fixtures: an app on a temporary data folder, its test client, page helpers over BeautifulSoup, a live server."""
+import itertools
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from idp import create_app, seeds
+from idp.testing.server import FAST_HASH, LiveServer, free_port
 
 from .pages import Browser
 
-FAST_HASH = "pbkdf2:sha256:1000"
 TENANT = "bakertillyrecette.onmicrosoft.com"
 TENANT_ID = "0b7c2f4e-5a1d-4c3b-9e8f-2a6d1c4b7e90"
 CLIENT_ID = "6a3f0c2e-8d4b-4e1a-9c7f-3b2d5e8a1f60"
@@ -27,22 +24,48 @@ PASSWORD = "Demo-2026!"
 
 
 @pytest.fixture
-def app(tmp_path):
-    yield from make_app(tmp_path, os.environ.get("IDP_TEST_DATABASE_URL"))
+def app(tmp_path, request):
+    # IDP_TEST_DATABASE_URL runs the in-process tests on another database (e.g. PostgreSQL), wiped and seeded per test.
+    database_url = os.environ.get("IDP_TEST_DATABASE_URL")
+    if database_url:
+        yield from make_app(tmp_path, database_url)
+    else:
+        yield from make_app(tmp_path, template=request.getfixturevalue("app_template"))
 
 
-def make_app(tmp_path, database_url=None):
-    """The `app` fixture's body: an app on a temporary data folder, on SQLite or on database_url (wiped first)."""
-    config = {"TESTING": True, "IDP_DATA_DIR": str(tmp_path / "data"), "IDP_PASSWORD_HASH": FAST_HASH,
-              "IDP_CAPTCHA": "puzzle", "SECRET_KEY": "test-secret"}
-    # IDP_TEST_DATABASE_URL runs the in-process tests on another database (e.g. PostgreSQL), wiped per test.
+APP_CONFIG = {"TESTING": True, "IDP_PASSWORD_HASH": FAST_HASH, "IDP_CAPTCHA": "puzzle", "SECRET_KEY": "test-secret"}
+
+
+@pytest.fixture(scope="session")
+def app_template(tmp_path_factory):
+    """The SQLite database every in-process test starts from (schema, signing key, the default seeds), built once
+    per session, i.e. per xdist worker: RSA key generation, create_all and seeding were half of each test's setup."""
+    folder = tmp_path_factory.mktemp("app-template")
+    for _ in make_app(folder):
+        pass
+    return folder / "data" / "idp.sqlite3"
+
+
+def make_app(tmp_path, database_url=None, template=None, **config):
+    """The `app` fixture's body: an app on tmp_path/data, on SQLite or on database_url, with APP_CONFIG and config.
+
+    With a template (a seeded SQLite database file, app_template), the app starts on a copy of it in its data folder;
+    with template=True, database_url is already a seeded copy (PostgresServer.create_database's template). Without
+    one, the app creates its schema and key, and is seeded (database_url wiped first).
+    """
+    data_dir = tmp_path / "data"
+    config = {**APP_CONFIG, "IDP_DATA_DIR": str(data_dir), **config}
     if database_url:
         config["IDP_DATABASE_URL"] = database_url
+    if isinstance(template, Path):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, data_dir / "idp.sqlite3")
     app = create_app(config)
-    with app.app_context():
-        if "IDP_DATABASE_URL" in config:
-            seeds.wipe()
-        seeds.load("default")
+    if template is None:
+        with app.app_context():
+            if database_url:
+                seeds.wipe()
+            seeds.load("default")
     yield app
     with app.app_context():
         from idp.extensions import db
@@ -67,80 +90,6 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    """`idp-emulator serve` in a subprocess on a free port, on its own data folder."""
-
-    def __init__(self, data_dir, https=False, extra_env=None, serve_args=()):
-        self.data_dir = Path(data_dir)
-        self.https = https
-        self.serve_args = list(serve_args)  # more `serve` options, e.g. ["--keep-alive", "1"]
-        self.port = free_port()
-        # Its own SMTP port, so mail sent by one live server never lands in another's mailbox.
-        self.extra_env = {"IDP_SMTP_PORT": str(free_port()), **(extra_env or {})}
-        self.smtp_port = int(self.extra_env["IDP_SMTP_PORT"])
-        self.process = None
-        self.output = self.data_dir / "server.log"
-
-    @property
-    def env(self):
-        return {**os.environ, "IDP_DATA_DIR": str(self.data_dir), "IDP_PASSWORD_HASH": FAST_HASH, **self.extra_env}
-
-    @property
-    def base_url(self):
-        return f"{'https' if self.https else 'http'}://127.0.0.1:{self.port}"
-
-    @property
-    def ca_path(self):
-        return self.data_dir / "tls" / "idp-emulator-ca.pem"
-
-    def cli(self, *args):
-        return subprocess.run([sys.executable, "-m", "idp.cli", *args], env=self.env, capture_output=True,
-                              text=True, timeout=120)
-
-    def start(self):
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = [sys.executable, "-m", "idp.cli", "serve", "--port", str(self.port), "--workers", "2"]
-        if self.https:
-            args.append("--https")
-        args += self.serve_args
-        self.log = open(self.output, "ab")
-        self.process = subprocess.Popen(args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        url = f"{self.base_url}/{TENANT}/v2.0/.well-known/openid-configuration"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.stop()
-                raise RuntimeError(f"server exited: {self.output.read_text()}")
-            try:
-                requests.get(url, timeout=1, verify=str(self.ca_path) if self.https else True)
-                return self
-            except (requests.RequestException, OSError):  # OSError: the CA file is not written yet
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("server did not start")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        if getattr(self, "log", None):
-            self.log.close()
-            self.log = None
-
-    def restart(self):
-        self.stop()
-        return self.start()
-
-
 @pytest.fixture
 def live_server(tmp_path):
     server = LiveServer(tmp_path / "live")
@@ -159,9 +108,10 @@ def verify_with_the_emulator_ca(monkeypatch):
 
 @pytest.fixture(scope="session")
 def client_libraries_server(tmp_path_factory):
-    """One `serve --https` for the tests of Microsoft's client libraries (MSAL.js, MSAL interactive).
+    """One `serve --https` for the tests of Microsoft's client libraries (MSAL.js, MSAL Python, msal-node, MSAL
+    interactive) and of token semantics over TLS.
 
-    Each of those tests signs in with an app registration of its own (so it sees its own consent
+    Each of those tests signs in with an app registration or a user of its own (so it sees its own consent
     screen) in a browser or session of its own: they share the server, not the state they check.
     """
     server = LiveServer(tmp_path_factory.mktemp("client-libraries"), https=True)
@@ -205,15 +155,22 @@ class PostgresServer:
                  "-w", "-t", "60", "start")
         return self
 
-    def create_database(self, name):
-        """Create a database; return its SQLAlchemy URL (psycopg 3)."""
+    def sql(self, *statements):
         import psycopg
 
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
                              autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            connection.execute(f'CREATE DATABASE "{name}"')
+            for statement in statements:
+                connection.execute(statement)
+
+    def create_database(self, name, template=None):
+        """Create a database, empty or a copy of the template database; return its SQLAlchemy URL (psycopg 3)."""
+        copy = f' TEMPLATE "{template}"' if template else ""
+        self.sql(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"{copy}')
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def drop_database(self, name):
+        self.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # FORCE: a test's leftover connections
 
     def stop(self):
         self.run(str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
@@ -229,6 +186,20 @@ def postgres():
 
 
 @pytest.fixture(scope="session")
-def postgres_url(postgres):
-    """The URL of a database on the session's PostgreSQL server, for the in-process tests (wiped per test)."""
-    return postgres.create_database("idp_tests")
+def postgres_template(postgres, tmp_path_factory):
+    """The name of a seeded database on the session's PostgreSQL server (app_template's counterpart)."""
+    url = postgres.create_database("idp_template")
+    for _ in make_app(tmp_path_factory.mktemp("postgres-template"), url):
+        pass  # make_app disposes of its engine: a template database must have no connection when copied
+    return "idp_template"
+
+
+DATABASE_NUMBERS = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_url(postgres, postgres_template):
+    """The URL of a seeded database of the test's own on the session's PostgreSQL server (CREATE DATABASE … TEMPLATE)."""
+    name = f"idp_test_{next(DATABASE_NUMBERS)}"
+    yield postgres.create_database(name, template=postgres_template)
+    postgres.drop_database(name)

@@ -1,1 +1,2 @@
-"""Helpers for QA suites that test an app against idp-emulator (Playwright page objects in `pages`)."""
+"""Helpers for QA suites that test an app against idp-emulator: a live server (`server`), Playwright page objects
+(`pages`)."""
