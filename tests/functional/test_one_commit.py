@@ -11,10 +11,10 @@ from sqlalchemy import event
 
 from idp.extensions import db
 
-from .conftest import PASSWORD
-from .helpers import sign_in, sign_in_until_mfa
-from .pages import Browser
-from .mfa_steps import answer_notification, invited_user, read_sms_codes, scan_qr_with_phone
+from ..conftest import PASSWORD
+from ..helpers import sign_in, sign_in_until_mfa
+from ..pages import Browser
+from ..mfa_steps import answer_notification, invited_user, read_sms_codes, scan_qr_with_phone
 
 SCREEN_PATHS = ("/login/", "/signup/", "/proofup/", "/mfa/", "/_emulator/phone/")
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "COMMIT")

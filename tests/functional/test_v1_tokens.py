@@ -3,9 +3,9 @@ from urllib.parse import urlencode
 
 import jwt
 
-from .conftest import (CLIENT_ID, CLIENT_SECRET, PASSWORD, PUBLIC_CLIENT_ID, PUBLIC_REDIRECT_URI, REDIRECT_URI,
+from ..conftest import (CLIENT_ID, CLIENT_SECRET, PASSWORD, PUBLIC_CLIENT_ID, PUBLIC_REDIRECT_URI, REDIRECT_URI,
                        TENANT, TENANT_ID)
-from .helpers import callback_params, pkce, redeem, sign_in
+from ..helpers import callback_params, pkce, redeem, sign_in
 from .test_protocol import TOKEN_URL, verify
 
 GRAPH = "https://graph.microsoft.com"
