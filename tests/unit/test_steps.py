@@ -9,7 +9,7 @@ import pytest
 from idp.blueprints.screens import SCREENS
 from idp.trainer import steps
 
-from ..live.test_guide_journey import ACCOUNT, BRANCHES, STEP_TWO
+from ..guide_order import ACCOUNT, BRANCHES, STEP_TWO
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = (ROOT.parent.parent / "shared" / "guide" / "parcours-connexion-espace-client.txt")
