@@ -107,7 +107,7 @@ def test_proofup_screens_and_the_phone_pages_are_read_without_writing(app, clien
 
 
 def test_a_post_commits_once_even_when_its_form_comes_back_with_an_error(client, browser, statements):
-    from .helpers import authorize_url
+    from ..helpers import authorize_url
 
     client.get("/_emulator/api/journeys")
     page = browser.get(authorize_url(login_hint="client.demo@example.fr")[0])

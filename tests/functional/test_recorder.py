@@ -152,7 +152,7 @@ def test_each_screen_event_names_the_check_that_sent_the_browser_there(client, b
 
 
 def test_a_prompt_none_refusal_records_the_failing_check_and_its_error(client, browser):
-    from .helpers import authorize_url, callback_params
+    from ..helpers import authorize_url, callback_params
 
     url, _ = authorize_url(prompt="none", login_hint="client.demo@example.fr")
     browser.get(url)

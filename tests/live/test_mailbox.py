@@ -268,7 +268,7 @@ def test_the_screens_mailbox_phone_and_presenter_share_one_head_and_marker(app, 
         assert soup.find("link", rel="stylesheet")["href"].endswith("/css/" + stylesheet), url
         marker = soup.find(attrs={"data-testid": "emulator-marker"})
         assert marker["role"] == "note" and marker.find(attrs={"data-testid": "demo-marker"}), url
-    layouts = Path(__file__).resolve().parent.parent / "idp" / "templates"
+    layouts = Path(__file__).resolve().parents[2] / "idp" / "templates"
     heads = sorted(str(p.relative_to(layouts)) for p in layouts.rglob("*.html") if "<head>" in p.read_text())
     # Besides _page.html, only documents of their own: the form_post page, the printed guide, the mails.
     assert heads == ["_page.html", "form_post.html", "graph/invitation_email.html", "guide/document.html",
