@@ -164,17 +164,21 @@ def give_back(kind, subject_list):
 
 
 @functools.cache
-def _clearing():
+def _clearing(subjects, kinds):
+    """The reset of `subjects` counts of `kinds` kinds, built once per shape (a plain IN, nothing to expand)."""
     table = AttemptCounter.__table__
-    return (update(table).where(table.c.subject.in_(bindparam("subjects", expanding=True)),
-                                table.c.kind.in_(bindparam("kinds", expanding=True)))
+    return (update(table).where(table.c.subject.in_([bindparam(f"s{i}") for i in range(subjects)]),
+                                table.c.kind.in_([bindparam(f"k{i}") for i in range(kinds)]))
             .values(failures=0, cooldowns=0, locked_until=None))
 
 
 def succeeded(kind, subject_list):
     """A right answer: its count, its cool-downs and the count of what was sent for it start again."""
     kinds = [kind] + ([SENDS[kind]] if SENDS.get(kind) else [])
-    db.session.connection().execute(_clearing(), {"subjects": list(subject_list), "kinds": kinds})
+    subject_list = list(subject_list)
+    values = {f"s{i}": subject for i, subject in enumerate(subject_list)}
+    values.update((f"k{i}", each) for i, each in enumerate(kinds))
+    db.session.connection().execute(_clearing(len(subject_list), len(kinds)), values)
 
 
 def locked_until(kind, subject_list):
