@@ -4,22 +4,23 @@ The password, the 4-digit email code, SMS codes, TOTP codes and the Authenticato
 per account (and per flow when there is one) in the database, in one row per (subject, kind) of
 AttemptCounter. A new code does not bring back tries: the count belongs to the account, not to the code.
 
-A check first takes its place in the count with one conditional UPDATE (`… SET failures = failures + 1
-WHERE failures < limit AND not cooling down`): however many requests arrive at once, on however many
-workers or hosts, at most `limit` of them get to compare what was typed. The request that takes the last
-place starts the cool-down in the same transaction, before it compares anything. Each cool-down is longer
+A check first takes its place in the count with one statement (`INSERT … ON CONFLICT DO UPDATE SET
+failures = failures + 1 WHERE failures < limit AND not cooling down RETURNING …`): however many requests arrive
+at once, on however many workers or hosts, at most `limit` of them get to compare what was typed. The request
+that takes the last place starts the cool-down in the same transaction, before it compares anything. Each cool-down is longer
 than the one before (as Microsoft's smart lockout: one minute, then more); a success clears the count.
 Sending a code or a notification is counted the same way (its own kind), so asking again and again for new
 codes stops too.
 
 Plain functions over the database, no Flask request: screens, grants and the control API share them.
 """
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 
 from .. import clock
 from ..extensions import db
@@ -73,26 +74,50 @@ class Place:
     locked_until: object = None
 
 
-def _ensure(subject, kind):
-    """Create the counter row if it is missing; two requests doing it at once leave one row."""
-    table = AttemptCounter.__table__
-    dialect = db.session.get_bind().dialect.name
+def _insert(table, dialect):
+    """The INSERT of the dialect (SQLite's and PostgreSQL's both speak ON CONFLICT)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(table).values(subject=subject, kind=kind, failures=0, cooldowns=0)
+    return insert(table)
+
+
+def _ensure(subject, kind):
+    """Create the counter row if it is missing; two requests doing it at once leave one row."""
+    dialect = db.session.get_bind().dialect.name
+    db.session.execute(_insert(AttemptCounter.__table__, dialect).values(subject=subject, kind=kind, failures=0,
+                                                                         cooldowns=0)
                        .on_conflict_do_nothing(index_elements=["subject", "kind"]))
+
+
+@functools.cache
+def _taking(dialect):
+    """One statement takes a place: the first of a count inserts its row with it, the next ones add one to it
+    while a place is free (`failures < tries` and not cooling down); no row comes back when none is.
+
+    Built once per dialect: building it cost more than running it.
+    """
+    table = AttemptCounter.__table__
+    first = _insert(table, dialect).values(subject=bindparam("s"), kind=bindparam("k"), failures=1, cooldowns=0,
+                                  last_at=bindparam("now"))
+    free = and_(table.c.failures < bindparam("tries"),
+                or_(table.c.locked_until.is_(None), table.c.locked_until <= bindparam("now")))
+    return (first.on_conflict_do_update(index_elements=["subject", "kind"], where=free,
+                                        set_={"failures": table.c.failures + 1, "last_at": bindparam("now")})
+            .returning(table.c.failures, table.c.cooldowns))
 
 
 def _take(subject, kind, rule, now):
     """Take one place in a subject's count; the last place starts the next cool-down. Returns a Place."""
-    _ensure(subject, kind)
     table = AttemptCounter.__table__
-    free = and_(table.c.subject == subject, table.c.kind == kind, table.c.failures < rule.tries,
-                or_(table.c.locked_until.is_(None), table.c.locked_until <= now))
-    taken = db.session.execute(update(table).where(free).values(failures=table.c.failures + 1, last_at=now)
-                               .returning(table.c.failures, table.c.cooldowns)).first()
+    if rule.tries < 1:
+        _ensure(subject, kind)  # a count with no place at all: its row, and every check refused
+        taken = None
+    else:
+        taken = db.session.connection().execute(
+            _taking(db.session.get_bind().dialect.name),
+            {"s": subject, "k": kind, "tries": rule.tries, "now": now}).first()
     if taken is None:
         until = db.session.scalar(select(table.c.locked_until).where(table.c.subject == subject,
                                                                         table.c.kind == kind))
@@ -138,12 +163,22 @@ def give_back(kind, subject_list):
                                            table.c.failures > 0).values(failures=table.c.failures - 1))
 
 
+@functools.cache
+def _clearing(subjects, kinds):
+    """The reset of `subjects` counts of `kinds` kinds, built once per shape (a plain IN, nothing to expand)."""
+    table = AttemptCounter.__table__
+    return (update(table).where(table.c.subject.in_([bindparam(f"s{i}") for i in range(subjects)]),
+                                table.c.kind.in_([bindparam(f"k{i}") for i in range(kinds)]))
+            .values(failures=0, cooldowns=0, locked_until=None))
+
+
 def succeeded(kind, subject_list):
     """A right answer: its count, its cool-downs and the count of what was sent for it start again."""
-    table = AttemptCounter.__table__
     kinds = [kind] + ([SENDS[kind]] if SENDS.get(kind) else [])
-    db.session.execute(update(table).where(table.c.subject.in_(subject_list), table.c.kind.in_(kinds))
-                       .values(failures=0, cooldowns=0, locked_until=None))
+    subject_list = list(subject_list)
+    values = {f"s{i}": subject for i, subject in enumerate(subject_list)}
+    values.update((f"k{i}", each) for i, each in enumerate(kinds))
+    db.session.connection().execute(_clearing(len(subject_list), len(kinds)), values)
 
 
 def locked_until(kind, subject_list):

@@ -1,10 +1,13 @@
 """This browser's session (the ESTSAUTH cookie): its row, its signed-in accounts, a new id at each sign-in."""
+import functools
+
 from flask import g, session
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, insert, inspect, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock
 from ..extensions import db
-from ..models import BrowserSession, Flow, SessionAccount, new_guid
+from ..models import BrowserSession, Flow, SessionAccount, new_guid, new_id
 
 
 def current_browser(create=False):
@@ -35,28 +38,46 @@ def session_account(flow):
     return cache[key]
 
 
+@functools.cache
+def _renewal():
+    """The four statements that move a browser to a new id (built once: building them cost more than running them)."""
+    browsers, accounts, flows = BrowserSession.__table__, SessionAccount.__table__, Flow.__table__
+    return (insert(browsers).values(id=bindparam("new"), created_at=bindparam("now")),
+            update(accounts).where(accounts.c.browser_id == bindparam("old")).values(browser_id=bindparam("new")),
+            update(flows).where(flows.c.browser_id == bindparam("old"))
+            .values(browser_id=bindparam("new"), updated_at=bindparam("now")),
+            delete(browsers).where(browsers.c.id == bindparam("old")))
+
+
 def renew_browser(flow):
     """Give this browser a new session id at sign-in; the old id no longer names anything (session fixation).
 
     An ESTSAUTH cookie planted in a victim's browser would otherwise carry the victim's sign-in to whoever
     planted it (prompt=none then yields a code for the victim). The accounts and open flows of the old id
-    move to the new one, so the account picker and other tabs carry on.
+    move to the new one, so the account picker and other tabs carry on. Returns the new id.
     """
-    old = flow.browser_id
-    browser = BrowserSession(accounts=[])
-    db.session.add(browser)
-    db.session.flush()  # the new row exists before rows point to it
-    moved = {"synchronize_session": "evaluate"}  # the flow and accounts already loaded follow
-    db.session.execute(update(SessionAccount).where(SessionAccount.browser_id == old).values(browser_id=browser.id),
-                       execution_options=moved)
-    db.session.execute(update(Flow).where(Flow.browser_id == old).values(browser_id=browser.id), execution_options=moved)
-    db.session.execute(delete(BrowserSession).where(BrowserSession.id == old), execution_options=moved)
-    session["bsid"] = browser.id
+    old, new, now = flow.browser_id, new_id(), clock.now()
+    if db.session.new:
+        db.session.flush()  # rows added in this request (a browser, a flow) exist before they move
+    connection = db.session.connection()
+    for statement in _renewal():
+        connection.execute(statement, {"old": old, "new": new, "now": now})
+    # The rows already loaded follow, as the database's (no flush, no query): the flows and accounts point to
+    # the new id, the old browser's row is no longer the session's.
+    for row in list(db.session.identity_map.values()):
+        state = inspect(row)
+        if isinstance(row, (Flow, SessionAccount)) and state.dict.get("browser_id") == old:
+            set_committed_value(row, "browser_id", new)
+            if isinstance(row, Flow):
+                set_committed_value(row, "updated_at", now)
+        elif isinstance(row, BrowserSession) and state.dict.get("id") == old:
+            db.session.expunge(row)
+    session["bsid"] = new
     cache = g.get("session_accounts", {})
-    g.session_accounts = {(browser.id if b == old else b, u): a for (b, u), a in cache.items()}
+    g.session_accounts = {(new if b == old else b, u): a for (b, u), a in cache.items()}
     if g.get("accounts_of") == old:
-        g.accounts_of = browser.id
-    return browser
+        g.accounts_of = new
+    return new
 
 
 def sign_in(flow, amr="pwd"):

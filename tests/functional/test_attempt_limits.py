@@ -53,6 +53,29 @@ def test_each_cool_down_is_longer_than_the_one_before(app):
             assert attempts.guarded("totp", subject, lambda: "wrong")[0] == "wrong"
 
 
+def test_a_place_is_taken_with_one_statement_that_creates_the_count(app):
+    from sqlalchemy import event
+
+    from idp.models import AttemptCounter
+
+    with app.app_context():
+        seen = []
+        event.listen(db.engine, "before_cursor_execute",
+                     lambda conn, cursor, sql, *rest: seen.append(sql) if "attempt_counter" in sql else None)
+        subject = ["user:434343"]
+        for tries in range(1, attempts.CODE_LIMIT.tries):
+            seen.clear()
+            place = attempts.take("totp", subject)
+            assert place.allowed and place.failures == tries and len(seen) == 1
+            row = (db.session.query(AttemptCounter).populate_existing()
+                   .filter_by(subject=subject[0], kind="totp").one())
+            assert (row.failures, row.cooldowns, row.locked_until) == (tries, 0, None) and row.last_at is not None
+        # The last place starts the cool-down; then nothing is taken.
+        assert attempts.take("totp", subject).locked_until is not None
+        assert not attempts.take("totp", subject).allowed
+        db.session.rollback()
+
+
 # --- the 4-digit email code: the takeover that knew only the address ---------------------------------
 
 def test_new_email_codes_bring_no_new_tries_and_the_right_code_waits_for_the_cool_down(app, client, browser):

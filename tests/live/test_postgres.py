@@ -11,7 +11,7 @@ from idp import create_app
 from idp.extensions import db
 from idp.models import AppSecret, SigningKey
 
-from ..functional import test_control_api, test_protocol
+from ..functional import test_attempt_limits, test_control_api, test_protocol
 from ..conftest import FAST_HASH, make_app
 from ..helpers import authorize_url
 
@@ -28,13 +28,18 @@ def app(request, tmp_path):
 BOTH = pytest.mark.parametrize("app", ["sqlite", "postgresql"], indirect=True)
 
 # Representative in-process tests, collected again here with the `app` fixture above (they run on SQLite
-# in their own modules): sign-in, refresh, codes, lockout, the control API's users.
+# in their own modules): sign-in, refresh, codes, lockout (wrong passwords one after another and all at once,
+# a place taken in one statement), the control API's users.
 test_sign_in_issues_verifiable_tokens_with_microsoft_claims = \
     test_protocol.test_sign_in_issues_verifiable_tokens_with_microsoft_claims
 test_refresh_gives_a_new_token_and_the_old_one_stays_valid = \
     test_protocol.test_refresh_gives_a_new_token_and_the_old_one_stays_valid
 test_code_reused_is_54005_and_revokes_nothing = test_protocol.test_code_reused_is_54005_and_revokes_nothing
 test_ten_wrong_passwords_lock_the_account = test_protocol.test_ten_wrong_passwords_lock_the_account
+test_concurrent_wrong_passwords_check_at_most_the_threshold_and_the_lock_grows = \
+    test_attempt_limits.test_concurrent_wrong_passwords_check_at_most_the_threshold_and_the_lock_grows
+test_a_place_is_taken_with_one_statement_that_creates_the_count = \
+    test_attempt_limits.test_a_place_is_taken_with_one_statement_that_creates_the_count
 test_users_lists_seeded_users_with_their_state = test_control_api.test_users_lists_seeded_users_with_their_state
 test_delete_user_after_a_sign_in = test_control_api.test_delete_user_after_a_sign_in
 test_create_user_in_each_state = test_control_api.test_create_user_in_each_state

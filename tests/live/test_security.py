@@ -200,6 +200,32 @@ def test_a_planted_session_cookie_does_not_carry_the_victims_sign_in(app, browse
     assert "code" in callback_params(browser)
 
 
+def test_renewal_moves_the_loaded_flow_and_accounts_and_leaves_the_old_id_naming_nothing(app):
+    from flask import g, session
+
+    from idp.journey.browser import renew_browser
+    from idp.models import BrowserSession, Flow, SessionAccount
+
+    with app.test_request_context():
+        user = User.by_email("client.demo@example.fr")
+        old = BrowserSession(accounts=[])
+        flow = Flow(browser_id=old.id, tenant_id=user.tenant_id, user_id=user.id)
+        db.session.add_all([old, flow, SessionAccount(browser=old, user_id=user.id)])
+        db.session.flush()
+        account = db.session.query(SessionAccount).filter_by(browser_id=old.id).one()
+        session["bsid"], g.session_accounts = old.id, {(old.id, user.id): account}
+        new = renew_browser(flow)
+        # The rows of this request follow the new id, as the database has them.
+        assert session["bsid"] == new != old.id
+        assert flow.browser_id == account.browser_id == new and g.session_accounts == {(new, user.id): account}
+        assert old not in db.session
+        db.session.expire_all()
+        assert db.session.get(BrowserSession, old.id) is None
+        assert [a.user_id for a in db.session.get(BrowserSession, new).accounts] == [user.id]
+        assert db.session.get(Flow, flow.id).browser_id == new
+        db.session.rollback()
+
+
 def test_over_https_every_cookie_is_secure(client):
     url, _ = authorize_url()
     response = client.get(url, base_url="https://localhost")
