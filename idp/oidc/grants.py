@@ -5,7 +5,6 @@ a certificate assertion (private_key_jwt) is one function the server's authentic
 Signatures are verified by joserfc; times are read from the emulator's clock (the QA clock moves them).
 """
 import base64
-import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,8 +12,6 @@ from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc8628 import DeviceCodeGrant as _DeviceCodeGrant
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from flask_babel import gettext
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
@@ -27,6 +24,7 @@ from ..devices import attempts
 from ..extensions import db
 from ..models import JWT_BEARER_GRANT, Consent, DeviceCode, UsedAssertion, User
 from . import resources, tokens
+from .tokens import digest
 from .errors import MESSAGES, AADError
 from .urls import base_url, tenant_id
 
@@ -63,14 +61,6 @@ class SignIn:
 
     def get_auth_time(self):
         return clock.epoch(self.auth_time)
-
-
-def _digest(value):
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-def _b64(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def require_public_client_flows(request, client):
@@ -163,7 +153,7 @@ def normalize_user_code(typed):
 def start_device_authorization(tenant, client, scope):
     """Create a device code for `client`; return the device authorization response (RFC 8628, Microsoft's fields)."""
     device_code = secrets.token_urlsafe(48)
-    row = DeviceCode(device_code_hash=_digest(device_code), user_code=new_user_code(), tenant_id=tenant.id,
+    row = DeviceCode(device_code_hash=digest(device_code), user_code=new_user_code(), tenant_id=tenant.id,
                      client_id=client.client_id, scope=scope, interval=DEVICE_INTERVAL,
                      created_at=clock.now(), expires_at=clock.now() + DeviceCode.LIFETIME)
     db.session.add(row)
@@ -220,7 +210,7 @@ class DeviceCodeGrant(_DeviceCodeGrant):
             raise AADError("invalid_request", 900144, parameter="device_code")
         client = self.authenticate_token_endpoint_client()
         require_public_client_flows(self.request, client)
-        row = db.session.scalar(select(DeviceCode).where(DeviceCode.device_code_hash == _digest(device_code)))
+        row = db.session.scalar(select(DeviceCode).where(DeviceCode.device_code_hash == digest(device_code)))
         if row is None or row.client_id != client.client_id or row.redeemed_at is not None:
             raise AADError("invalid_grant", 70000)
         now = clock.now()
@@ -394,6 +384,9 @@ def _padded(value):
 
 
 def _public_key(certificate):
+    from cryptography import x509  # here: only a certificate assertion needs it (cold start)
+    from cryptography.hazmat.primitives import serialization
+
     loaded = x509.load_pem_x509_certificate(certificate["pem"].encode())
     pem = loaded.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return RSAKey.import_key(pem)
@@ -445,7 +438,7 @@ def _use_once(client, jti, exp):
         # A transaction of its own: a refused insert must not roll back (and expire) the request's session.
         with db.engine.begin() as connection:
             connection.execute(delete(table).where(table.c.expires_at < now))
-            connection.execute(table.insert().values(client_id=client.client_id, jti_hash=_digest(jti),
+            connection.execute(table.insert().values(client_id=client.client_id, jti_hash=digest(jti),
                                                      expires_at=_utc(exp + 300)))
     except IntegrityError:
         raise AADError("invalid_client", 700027, detail="The client assertion was already used (jti).") from None

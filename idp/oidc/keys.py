@@ -21,10 +21,7 @@ from sqlalchemy import func, select
 from .. import stamps
 from ..extensions import db
 from ..models import AppSecret, SigningKey
-
-
-def _b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+from .tokens import b64url
 
 
 def _insert_ignoring(model, **values):
@@ -111,7 +108,7 @@ class KeyStore:
             # ~150 ms per key in every worker process; the result is the same key.
             private = serialization.load_pem_private_key(private_pem.encode(), None, unsafe_skip_rsa_key_validation=True)
             key = RSAKey(private, private_pem.encode(), {"kid": kid, "use": "sig", "alg": "RS256"})
-            keys.append((kid, key, base64.b64encode(der).decode(), _b64url(_sha1(der))))
+            keys.append((kid, key, base64.b64encode(der).decode(), b64url(_sha1(der))))
         key_set = KeySet([RSAKey.import_key(k.as_dict(private=False)) for _, k, _, _ in keys])
         loaded = self._loaded = _Loaded(version, keys, key_set)
         return loaded
@@ -158,7 +155,7 @@ def _new_key():
         .not_valid_after(now + datetime.timedelta(days=3650))
         .sign(private, hashes.SHA256())
     )
-    kid = _b64url(_sha1(cert.public_bytes(serialization.Encoding.DER)))
+    kid = b64url(_sha1(cert.public_bytes(serialization.Encoding.DER)))
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     return kid, pem.decode(), cert.public_bytes(serialization.Encoding.PEM).decode()

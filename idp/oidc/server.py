@@ -1,5 +1,4 @@
 """authlib's authorization server with Microsoft's grants, client authentication and error shape."""
-import hashlib
 import secrets
 from dataclasses import replace
 
@@ -18,14 +17,10 @@ from .. import clock
 from ..extensions import db
 from ..models import AuthorizationCode, Client, RefreshToken
 from . import cors, resources, tokens, tokens_v1
+from .tokens import digest
 from .errors import AADError, json_error_response
 from .urls import META_TENANTS, tenant_id
 from .urls import plain, remembered
-
-
-def digest(value):
-    """Return the stored form of a code or refresh token (only hashes are kept)."""
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 class MicrosoftServer(AuthorizationServer):

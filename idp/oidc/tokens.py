@@ -16,7 +16,13 @@ from .urls import issuer
 TOKEN_LIFETIME = 3600
 
 
-def _b64(data):
+def digest(value):
+    """Return the stored form of a code, refresh token, device code or assertion id (only hashes are kept)."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def b64url(data):
+    """Base64url without padding (JOSE's encoding)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
@@ -34,7 +40,7 @@ def pairwise_sub(user, client_id):
     """Return the per-app subject of a user: stable for one app, different across apps."""
     salt = user.tenant.pairwise_salt.encode()
     digest = hmac.new(salt, f"{user.oid}:{client_id}".encode(), hashlib.sha256).digest()
-    return _b64(digest[:32])
+    return b64url(digest[:32])
 
 
 def _common(user, client, context, now):
@@ -48,7 +54,7 @@ def _common(user, client, context, now):
         "preferred_username": user.email,
         "sub": pairwise_sub(user, client.client_id),
         "tid": user.tenant_id,
-        "uti": _b64(secrets.token_bytes(16)),
+        "uti": b64url(secrets.token_bytes(16)),
         "ver": "2.0",
     }
     if context is not None and context.sid:
@@ -64,8 +70,8 @@ def id_token(user, client, context, scope, access_token=None):
     claims = _common(user, client, context, now)
     claims.update({
         "aud": client.client_id,
-        "aio": _b64(secrets.token_bytes(24)),
-        "rh": "0." + _b64(secrets.token_bytes(30)),
+        "aio": b64url(secrets.token_bytes(24)),
+        "rh": "0." + b64url(secrets.token_bytes(30)),
         "auth_time": context.get_auth_time(),
     })
     if "email" in (scope or "").split():
@@ -77,7 +83,7 @@ def id_token(user, client, context, scope, access_token=None):
         claims["signin_state"] = ["kmsi"]
     if access_token:
         digest = hashlib.sha256(access_token.encode()).digest()
-        claims["at_hash"] = _b64(digest[:16])
+        claims["at_hash"] = b64url(digest[:16])
     return _sign(claims)
 
 
@@ -112,7 +118,7 @@ def app_token(client, resource):
         "oid": client.object_id,
         "sub": client.object_id,
         "tid": client.tenant_id,
-        "uti": _b64(secrets.token_bytes(16)),
+        "uti": b64url(secrets.token_bytes(16)),
         "ver": "2.0",
     }
     roles = app_roles(client, resource)
@@ -123,7 +129,7 @@ def app_token(client, resource):
 
 def client_info(user):
     """Return MSAL's client_info: base64url of {"uid": oid, "utid": tid}."""
-    return _b64(json.dumps({"uid": user.oid, "utid": user.tenant_id}).encode())
+    return b64url(json.dumps({"uid": user.oid, "utid": user.tenant_id}).encode())
 
 
 def decode(token, audience_check=None):

@@ -13,7 +13,7 @@ from joserfc import jwt
 
 from .. import clock
 from .resources import app_roles
-from .tokens import TOKEN_LIFETIME, _b64, keystore, pairwise_sub
+from .tokens import TOKEN_LIFETIME, b64url, keystore, pairwise_sub
 from .urls import v1_issuer
 
 
@@ -50,7 +50,7 @@ def _user_claims(user, client, context, now):
         "tid": user.tenant_id,
         "unique_name": user.email,
         "upn": user.email,
-        "uti": _b64(secrets.token_bytes(16)),
+        "uti": b64url(secrets.token_bytes(16)),
         "ver": "1.0",
     }
     if user.idp:
@@ -61,8 +61,8 @@ def _user_claims(user, client, context, now):
 def id_token(user, client, context, now):
     """Return a signed v1.0 ID token: aud the client, upn/unique_name (no preferred_username), the nonce sent."""
     claims = _user_claims(user, client, context, now)
-    claims.update({"aud": client.client_id, "aio": _b64(secrets.token_bytes(24)),
-                   "rh": "0." + _b64(secrets.token_bytes(30))})
+    claims.update({"aud": client.client_id, "aio": b64url(secrets.token_bytes(24)),
+                   "rh": "0." + b64url(secrets.token_bytes(30))})
     if context is not None and context.sid:
         claims["sid"] = context.sid
     nonce = context.get_nonce()
@@ -77,7 +77,7 @@ def access_token(user, client, token_scope, context, audience, auth_method, now)
     claims.update({
         "aud": audience,
         "acr": "1",
-        "aio": _b64(secrets.token_bytes(24)),
+        "aio": b64url(secrets.token_bytes(24)),
         "appid": client.client_id,
         "appidacr": appidacr(auth_method),
         "scp": token_scope.scp,
@@ -125,7 +125,7 @@ def app_token_response(client, resource, v1, auth_method):
         "oid": client.object_id,
         "sub": client.object_id,
         "tid": client.tenant_id,
-        "uti": _b64(secrets.token_bytes(16)),
+        "uti": b64url(secrets.token_bytes(16)),
         "ver": "1.0",
     }
     roles = app_roles(client, resource)
