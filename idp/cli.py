@@ -212,20 +212,9 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
     shown = _shown(host)
     idp_url = f"{scheme}://{shown}:{idp_port}"
     client_url = f"{scheme}://{shown}:{client_port}"
-    app = _app()
-    ensure_seeded(app, reset=reset, idp_url=idp_url, client_url=client_url if has_client else None)
-    ca, _, _ = _tls(use_https, host)
-    with app.app_context():
-        domain = _tenant_domain()
-        if has_client:
-            _register_client_urls(os.environ.get("CLIENT_ID") or CLIENT_ID, client_url)
-    # Before the Espace Client starts: the admin password it would make at first start is made (and shown) here.
-    admin_password = _admin_password(renew=reset) if has_client else None
-    if has_client and reset:
-        from client_app import create_app as create_client_app
-        from client_app import reset_database
-
-        reset_database(create_client_app())
+    prepared = _prepare_up(idp_url, client_url if has_client else None, host, use_https, reset)
+    domain, ca = prepared["domain"], prepared["ca"]
+    admin_password = prepared["admin_password"]
     common = (["--host", host, "--workers", str(workers), "--threads", str(threads), "--keep-alive", str(keep_alive)]
               + (["--https"] if use_https else []) + (["--debug"] if debug else []))
     # The SMTP port goes to both servers: the IdP's SMTP server and its invitation mail follow it.
@@ -273,19 +262,69 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
     ]
     if demo:
         lines.append("  Demo mode:      on (the guide's codes: email 6152; switch it off on the emulator home)")
-    from .security import is_loopback
-
-    if os.environ.get("IDP_CONTROL_KEY") or not is_loopback(host):
+    if prepared["control_key"]:
         # idp.security: the emulator's pages then need the key; a browser gives it once.
         lines.append(f"  Control key:    the /_emulator/ pages ask for IDP_CONTROL_KEY: open {idp_url}/_emulator/?key=<key> once")
     if ca:
         lines.append(f"  CA certificate: {ca}  (trust it in the browser: see the README)")
-    with app.app_context():
-        lines += _accounts_lines(idp_url)
+    lines += prepared["accounts"]
     lines.append("Press Ctrl-C to stop.")
     click.echo("\n".join(lines))
     sys.stdout.flush()
     _supervise(children, stop)
+
+
+def _prepare_up(idp_url, client_url, host, use_https, reset):
+    """Run `prepare-up` in a process of its own, so that `up`, which then only supervises its servers, never holds
+    the application; return its answer, or stop as it did (its messages and exit code, on its own stderr)."""
+    import json
+
+    command = [sys.executable, "-P", "-m", "idp.cli", "prepare-up", "--idp-url", idp_url, "--host", host]
+    command += (["--client-url", client_url] if client_url else []) + (["--https"] if use_https else [])
+    command += ["--reset"] if reset else []
+    done = subprocess.run(command, env=child_environment(), stdout=subprocess.PIPE, text=True)
+    said = done.stdout.splitlines()
+    answer = said.pop() if done.returncode == 0 and said else None
+    if said:
+        click.echo("\n".join(said))
+    if answer is None:
+        sys.exit(done.returncode or 1)
+    return json.loads(answer)
+
+
+@main.command("prepare-up", hidden=True)
+@click.option("--idp-url", required=True)
+@click.option("--client-url", default=None, help="The Espace Client's URL (none: no Espace Client).")
+@click.option("--host", required=True)
+@click.option("--https", "use_https", is_flag=True)
+@click.option("--reset", is_flag=True)
+def prepare_up(idp_url, client_url, host, use_https, reset):
+    """What `up` prepares before its servers start (seeds, certificates, the Espace Client's URLs, admin password
+    and --reset); print, as the last line, a JSON object of what `up` then shows."""
+    import json
+
+    from .security import is_loopback
+
+    app = _app()
+    ensure_seeded(app, reset=reset, idp_url=idp_url, client_url=client_url)
+    ca, _, _ = _tls(use_https, host)
+    with app.app_context():
+        domain = _tenant_domain()
+        if client_url:
+            _register_client_urls(os.environ.get("CLIENT_ID") or CLIENT_ID, client_url)
+    # Before the Espace Client starts: the admin password it would make at first start is made (and shown) here.
+    admin_password = _admin_password(renew=reset) if client_url else None
+    if client_url and reset:
+        from client_app import create_app as create_client_app
+        from client_app import reset_database
+
+        reset_database(create_client_app())
+    with app.app_context():
+        accounts = _accounts_lines(idp_url)
+    # idp.security: the emulator's pages need the key off loopback or when one is set.
+    control_key = bool(os.environ.get("IDP_CONTROL_KEY")) or not is_loopback(host)
+    click.echo(json.dumps({"domain": domain, "ca": str(ca) if ca else None, "admin_password": admin_password,
+                           "accounts": accounts, "control_key": control_key}))
 
 
 def _admin_password(renew=False):
@@ -354,11 +393,10 @@ def child_environment():
 
 
 def _has_client_app():
-    try:
-        from client_app import create_app  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether the Espace Client is installed (found, not imported: `up` itself stays without Flask)."""
+    from importlib.util import find_spec
+
+    return find_spec("client_app") is not None
 
 
 def _tenant_domain():
@@ -382,9 +420,11 @@ def _wait_until_ready(urls, children, verify=True, timeout=60):
     """Wait until every server answers, so the printed URLs work at once; return what went wrong, or None.
 
     urls and children are keyed by the server's name ("the IdP"); a server that exits while starting
-    (a port taken in between, a bad setting) is a failure, never "up".
+    (a port taken in between, a bad setting) is a failure, never "up". verify: True, or the CA file to trust.
+    Any HTTP answer will do (no redirect followed); http.client, not requests, keeps `up` light.
     """
-    import requests
+    import http.client
+    from urllib.parse import urlsplit
 
     deadline = time.monotonic() + timeout
     pending = list(urls.items())
@@ -394,11 +434,22 @@ def _wait_until_ready(urls, children, verify=True, timeout=60):
                 return f"{name} stopped while starting (exit {child.returncode}); see its messages above"
         if time.monotonic() > deadline:
             return f"{pending[0][0]} did not answer at {pending[0][1]} within {timeout} s"
+        url = urlsplit(pending[0][1])
+        if url.scheme == "https":
+            import ssl
+
+            context = ssl.create_default_context(cafile=None if verify is True else verify)
+            connection = http.client.HTTPSConnection(url.hostname, url.port, timeout=2, context=context)
+        else:
+            connection = http.client.HTTPConnection(url.hostname, url.port, timeout=2)
         try:
-            requests.get(pending[0][1], timeout=2, verify=verify, allow_redirects=False)
+            connection.request("GET", url.path or "/")
+            connection.getresponse().read()
             pending.pop(0)
-        except requests.RequestException:
+        except (OSError, http.client.HTTPException):
             time.sleep(0.2)
+        finally:
+            connection.close()
     return None
 
 

@@ -113,6 +113,30 @@ def test_up_fails_when_a_server_stops_while_starting(tmp_path):
         requests.get(f"{demo.idp}/_emulator/", timeout=5)
 
 
+def test_up_reports_a_database_it_cannot_use_in_one_line_and_starts_nothing(tmp_path):
+    """The preparation runs in a process of its own (prepare-up): its failure is still `up`'s one line and exit 1."""
+    demo = instance(tmp_path / "demo", tmp_path / "state", IDP_DATABASE_URL=f"sqlite:///{tmp_path}/missing/idp.db")
+    demo.folder.mkdir(parents=True)
+    result = demo.cli("up", "--idp-port", str(demo.idp_port), "--client-port", str(demo.client_port))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == ["idp-emulator: cannot use the database: unable to open database file "
+                                          "(a read-only or full data folder, or a database server that is down?)"]
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{demo.idp}/_emulator/", timeout=5)
+
+
+def test_the_cli_and_up_itself_load_no_web_stack():
+    """`up` only supervises its servers: importing the CLI loads neither Flask nor SQLAlchemy (nor the SMTP
+    server's asyncio, nor requests); `from idp import create_app` still works."""
+    code = ("import sys, idp.cli\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'sqlalchemy', 'werkzeug', 'asyncio',"
+            " 'aiosmtpd', 'requests', 'client_app'})\n"
+            "assert not heavy, heavy\n"
+            "from idp import create_app\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
+
+
 def test_up_prints_accounts_admin_smtp_and_phones_and_mails_the_invited_user(tmp_path):
     demo = instance(tmp_path / "demo", tmp_path / "state", derived_smtp=True,
                     CLIENT_ADMIN_PASSWORD="Admin-Secret-1").start()

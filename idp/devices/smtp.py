@@ -7,7 +7,6 @@ import os
 import re
 import socket
 
-from aiosmtpd.controller import Controller
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +114,8 @@ def start(app, port=None, host=LOOPBACK):
     if not port_free(host, port):
         log.warning("SMTP port %s:%s is already in use: the dev mailbox will not receive mail over SMTP", host, port)
         return None
+    from aiosmtpd.controller import Controller  # here: `up` reads this module's ports without loading asyncio
+
     controller = Controller(MailboxHandler(app), hostname=host, port=port, ready_timeout=5)
     try:
         controller.start()
