@@ -107,11 +107,16 @@ def main():
     """idp-emulator: the Microsoft sign-up and sign-in journey, offline."""
 
 
-def server_options(func):
+def server_options(func=None, workers=2):
+    """--host, --https, --workers (default: workers), --threads, --debug and --keep-alive."""
+    if func is None:
+        return lambda func: server_options(func, workers=workers)
     func = click.option("--host", default=lambda: os.environ.get("IDP_HOST", "127.0.0.1"), show_default="127.0.0.1",
                         help="Address to listen on (loopback by default).")(func)
     func = click.option("--https", "use_https", is_flag=True, help="Serve over TLS with a local CA (path printed).")(func)
-    func = click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")(func)
+    func = click.option("--workers", default=workers, show_default=True,
+                        help="gunicorn worker processes" + (" of each server (one: `up` serves one developer or "
+                                                            "trainer)." if workers == 1 else "."))(func)
     func = click.option("--threads", default=4, show_default=True,
                         help="Threads per worker (gthread workers, keep-alive connections); 1 for sync workers.")(func)
     func = click.option("--debug", is_flag=True, help="Flask's development server (never in front of users).")(func)
@@ -191,7 +196,7 @@ def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port, ke
 @click.option("--reset", is_flag=True, help="Start again from the seeds (the Espace Client's database too).")
 @smtp_option
 @demo_option
-@server_options
+@server_options(workers=1)  # one developer or trainer: each server's second worker would only cost memory
 def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, smtp_port, keep_alive, demo):
     """Run the IdP and the Espace Client together, print every URL and account, stop both on Ctrl-C."""
     from .devices import smtp

@@ -238,6 +238,18 @@ def test_seeding_sends_each_invited_user_one_invitation(app):
         assert invitations() == first
 
 
+def test_up_runs_each_app_with_one_worker_and_serve_with_two():
+    """`up` serves one developer or trainer: one gunicorn worker per app unless --workers says more."""
+    from idp.cli import client, serve, up
+
+    def workers(command):
+        return next(param.default for param in command.params if param.name == "workers")
+
+    assert (workers(up), workers(serve), workers(client)) == (1, 2, 2)
+    row = next(line for line in README.read_text().splitlines() if line.startswith("| `idp-emulator up ["))
+    assert "[--workers 1]" in row and "one gunicorn worker each" in row
+
+
 def test_readme_documents_every_option_of_up_and_serve():
     from idp.cli import serve, up
 
