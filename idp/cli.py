@@ -157,7 +157,10 @@ def _shown(host):
 @smtp_option
 @demo_option
 @server_options
-def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port, keep_alive, demo):
+@click.option("--prepared", is_flag=True, hidden=True,
+              help="Started by `up`, which prepared the data folder (prepare-up): with one worker, the app is built "
+                   "in the worker only (and the SMTP server runs there).")
+def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port, keep_alive, demo, prepared):
     """Run the IdP alone."""
     from .devices import smtp
 
@@ -171,11 +174,21 @@ def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port, ke
     os.environ["IDP_SMTP_PORT"] = str(smtp_port)
     if demo:
         os.environ["IDP_DEMO"] = "1"
-    app = _app(IDP_LISTEN_HOST=host, IDP_SMTP_PORT=smtp_port, **({"IDP_DEMO": True} if demo else {}))
-    ensure_seeded(app, idp_url=f"{scheme}://{_shown(host)}:{port}")
-    if serve_smtp and smtp.start(app, smtp_port) is None:
-        fail(f"the SMTP server of the dev mailbox did not start on {smtp.LOOPBACK}:{smtp_port}; "
-             "choose another port with --smtp-port")
+    settings = dict(IDP_LISTEN_HOST=host, IDP_SMTP_PORT=smtp_port, **({"IDP_DEMO": True} if demo else {}))
+
+    def build():
+        app = _app(**settings)
+        if serve_smtp and smtp.start(app, smtp_port) is None:
+            fail(f"the SMTP server of the dev mailbox did not start on {smtp.LOOPBACK}:{smtp_port}; "
+                 "choose another port with --smtp-port")
+        return app
+
+    # One worker shares nothing with the master: the app (and its SMTP server) then lives in the worker alone, not
+    # twice, once `up` has checked and seeded the data folder. Otherwise the master builds it and the workers share it.
+    alone = prepared and workers == 1 and not debug
+    if not alone:
+        app = build()
+        ensure_seeded(app, idp_url=f"{scheme}://{_shown(host)}:{port}")
     shown = _shown(host)
 
     def ready():
@@ -186,8 +199,9 @@ def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port, ke
 
     from .serving import serve as run
 
-    run(lambda: app, host, port, workers=workers, threads=threads, certfile=str(cert) if cert else None,
-        keyfile=str(key) if key else None, debug=debug, on_ready=ready, keepalive=keep_alive)
+    run(_in_worker(build) if alone else lambda: app, host, port, workers=workers, threads=threads,
+        certfile=str(cert) if cert else None, keyfile=str(key) if key else None, debug=debug, on_ready=ready,
+        keepalive=keep_alive, preload=not alone)
 
 
 @main.command()
@@ -228,14 +242,15 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
     stop = _handle_stop_signals(children, idp_url)
     children["the IdP"] = subprocess.Popen(
         [sys.executable, "-P", "-m", "idp.cli", "serve", "--port", str(idp_port), "--smtp-port", str(smtp_port),
-         *common]
+         "--prepared", *common]
         + ([] if serve_smtp else ["--no-smtp"]), env=environment)
     if has_client:
         env = dict(environment, CLIENT_AUTHORITY=f"{idp_url}/{domain}/v2.0", CLIENT_BASE_URL=client_url)
         if ca:
             env["CLIENT_CA_BUNDLE"] = str(ca)
         children["the Espace Client"] = subprocess.Popen(
-            [sys.executable, "-P", "-m", "idp.cli", "client", "--port", str(client_port), *common], env=env)
+            [sys.executable, "-P", "-m", "idp.cli", "client", "--port", str(client_port), "--prepared", *common],
+            env=env)
     waiting = {"the IdP": f"{idp_url}/{domain}/v2.0/.well-known/openid-configuration"}
     if has_client:
         waiting["the Espace Client"] = f"{client_url}/"
@@ -501,7 +516,10 @@ def _supervise(children, stop):
 @click.option("--port", default=8401, show_default=True)
 @click.option("--reset", is_flag=True, help="Wipe the Espace Client's database first.")
 @server_options
-def client(port, reset, host, use_https, workers, threads, debug, keep_alive):
+@click.option("--prepared", is_flag=True, hidden=True,
+              help="Started by `up`, which set CLIENT_AUTHORITY and made the admin password (prepare-up): with one "
+                   "worker, the app is built in the worker only.")
+def client(port, reset, host, use_https, workers, threads, debug, keep_alive, prepared):
     """Run the Espace Client alone; it signs in through CLIENT_AUTHORITY (the local IdP by default)."""
     check_ports([(port, host, "--port", "the Espace Client")])
     _, cert, key = _tls(use_https, host)
@@ -511,6 +529,23 @@ def client(port, reset, host, use_https, workers, threads, debug, keep_alive):
     if use_https:
         # Trust the local CA for https calls to the IdP (unless a bundle is configured).
         os.environ.setdefault("CLIENT_CA_BUNDLE", str(config.data_dir() / "tls" / "idp-emulator-ca.pem"))
+    from .serving import serve as run
+
+    if prepared and workers == 1 and not debug and not reset:
+        # As for the IdP's serve: one worker shares nothing with the master, so the app lives in the worker alone.
+        def ready_alone():
+            click.echo(f"Espace Client listening on {os.environ['CLIENT_BASE_URL'].rstrip('/')}/ "
+                       f"(authority {os.environ['CLIENT_AUTHORITY'].rstrip('/')})")
+            sys.stdout.flush()
+
+        def build():
+            from client_app import create_app as create_client_app
+
+            return create_client_app()
+
+        run(_in_worker(build), host, port, workers=1, threads=threads, certfile=str(cert) if cert else None,
+            keyfile=str(key) if key else None, on_ready=ready_alone, preload=False)
+        return
     from client_app import create_app as create_client_app
     from client_app import reset_database
 
@@ -526,10 +561,22 @@ def client(port, reset, host, use_https, workers, threads, debug, keep_alive):
                        f"{app.config['CLIENT_ADMIN_PASSWORD_CREATED']}")
         sys.stdout.flush()
 
-    from .serving import serve as run
-
     run(lambda: app, host, port, workers=workers, threads=threads, certfile=str(cert) if cert else None,
         keyfile=str(key) if key else None, debug=debug, on_ready=ready)
+
+
+def _in_worker(build):
+    """The factory of a server whose app is built in its worker: a failure there stops the server (gunicorn's
+    "worker failed to boot"), never a worker started again and again."""
+    def factory():
+        try:
+            return build()
+        except SystemExit:  # fail() said why, in one line
+            from gunicorn.arbiter import Arbiter
+
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)
+
+    return factory
 
 
 def idp_url_option(func):
