@@ -441,11 +441,7 @@ def _wait_until_ready(urls, children, verify=True, timeout=60):
 
     urls and children are keyed by the server's name ("the IdP"); a server that exits while starting
     (a port taken in between, a bad setting) is a failure, never "up". verify: True, or the CA file to trust.
-    Any HTTP answer will do (no redirect followed); http.client, not requests, keeps `up` light.
     """
-    import http.client
-    from urllib.parse import urlsplit
-
     deadline = time.monotonic() + timeout
     pending = list(urls.items())
     while pending:
@@ -454,23 +450,39 @@ def _wait_until_ready(urls, children, verify=True, timeout=60):
                 return f"{name} stopped while starting (exit {child.returncode}); see its messages above"
         if time.monotonic() > deadline:
             return f"{pending[0][0]} did not answer at {pending[0][1]} within {timeout} s"
-        url = urlsplit(pending[0][1])
-        if url.scheme == "https":
-            import ssl
-
-            context = ssl.create_default_context(cafile=None if verify is True else verify)
-            connection = http.client.HTTPSConnection(url.hostname, url.port, timeout=2, context=context)
-        else:
-            connection = http.client.HTTPConnection(url.hostname, url.port, timeout=2)
         try:
-            connection.request("GET", url.path or "/")
-            connection.getresponse().read()
-            pending.pop(0)
-        except (OSError, http.client.HTTPException):
-            time.sleep(0.2)
-        finally:
-            connection.close()
+            if _answers(pending[0][1], verify):
+                pending.pop(0)
+                continue
+        except OSError:
+            pass
+        time.sleep(0.2)
     return None
+
+
+def _answers(url, verify=True):
+    """Whether an HTTP server answers a GET of url (any status, no redirect followed), within 2 s.
+
+    A bare HTTP/1.0 request on a socket: `up` stays without requests' (or http.client's) imports.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection = socket.create_connection((parts.hostname, parts.port), timeout=2)
+    if parts.scheme == "https":
+        import ssl
+
+        context = ssl.create_default_context(cafile=None if verify is True else verify)
+        connection = context.wrap_socket(connection, server_hostname=parts.hostname)
+    with connection:
+        connection.sendall(f"GET {parts.path or '/'} HTTP/1.0\r\nHost: {parts.netloc}\r\n\r\n".encode())
+        start = b""
+        while len(start) < 5:
+            chunk = connection.recv(5 - len(start))
+            if not chunk:
+                break
+            start += chunk
+        return start == b"HTTP/"
 
 
 def _stop_children(children):

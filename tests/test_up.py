@@ -130,10 +130,10 @@ def test_up_reports_a_database_it_cannot_use_in_one_line_and_starts_nothing(tmp_
 
 def test_the_cli_and_up_itself_load_no_web_stack():
     """`up` only supervises its servers: importing the CLI loads neither Flask nor SQLAlchemy (nor the SMTP
-    server's asyncio, nor requests); `from idp import create_app` still works."""
-    code = ("import sys, idp.cli\n"
+    server's asyncio and mail parser, nor an HTTP client); `from idp import create_app` still works."""
+    code = ("import sys, idp.cli, idp.devices.smtp, idp.instances\n"
             "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'sqlalchemy', 'werkzeug', 'asyncio',"
-            " 'aiosmtpd', 'requests', 'client_app'})\n"
+            " 'aiosmtpd', 'email', 'http', 'ssl', 'requests', 'client_app'})\n"
             "assert not heavy, heavy\n"
             "from idp import create_app\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
