@@ -1,13 +1,17 @@
-"""idp-emulator: an offline emulator of the Microsoft sign-up and sign-in journey, as a real OpenID Connect provider."""
-import os
+"""idp-emulator: an offline emulator of the Microsoft sign-up and sign-in journey, as a real OpenID Connect provider.
 
-from flask import Flask, g, jsonify, render_template, request
+Flask and SQLAlchemy are imported by the functions that need them, not here: `idp.cli` (and `up`, which only
+supervises its servers) imports this package without paying for the web stack.
+"""
+import os
 
 from . import config
 
 
 def create_app(test_config=None):
     """Create the IdP application: defaults from the environment, then test_config."""
+    from flask import Flask
+
     # The emulator serves plain http on loopback by design; authlib must accept it.
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
     app = Flask(__name__)
@@ -109,6 +113,8 @@ def migrate(engine, metadata):
 
 
 def wants_json():
+    from flask import request
+
     path = request.path
     if path.startswith("/_emulator/api") or path.startswith("/v1.0") or path.startswith("/oidc/"):
         return True
@@ -120,6 +126,7 @@ def wants_json():
 
 
 def register_error_handlers(app):
+    from flask import g, jsonify, render_template, request
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import HTTPException
 

@@ -107,11 +107,16 @@ def main():
     """idp-emulator: the Microsoft sign-up and sign-in journey, offline."""
 
 
-def server_options(func):
+def server_options(func=None, workers=2):
+    """--host, --https, --workers (default: workers), --threads, --debug and --keep-alive."""
+    if func is None:
+        return lambda func: server_options(func, workers=workers)
     func = click.option("--host", default=lambda: os.environ.get("IDP_HOST", "127.0.0.1"), show_default="127.0.0.1",
                         help="Address to listen on (loopback by default).")(func)
     func = click.option("--https", "use_https", is_flag=True, help="Serve over TLS with a local CA (path printed).")(func)
-    func = click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")(func)
+    func = click.option("--workers", default=workers, show_default=True,
+                        help="gunicorn worker processes" + (" of each server (one: `up` serves one developer or "
+                                                            "trainer)." if workers == 1 else "."))(func)
     func = click.option("--threads", default=4, show_default=True,
                         help="Threads per worker (gthread workers, keep-alive connections); 1 for sync workers.")(func)
     func = click.option("--debug", is_flag=True, help="Flask's development server (never in front of users).")(func)
@@ -152,7 +157,10 @@ def _shown(host):
 @smtp_option
 @demo_option
 @server_options
-def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port, keep_alive, demo):
+@click.option("--prepared", is_flag=True, hidden=True,
+              help="Started by `up`, which prepared the data folder (prepare-up): with one worker, the app is built "
+                   "in the worker only (and the SMTP server runs there).")
+def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port, keep_alive, demo, prepared):
     """Run the IdP alone."""
     from .devices import smtp
 
@@ -166,11 +174,21 @@ def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port, ke
     os.environ["IDP_SMTP_PORT"] = str(smtp_port)
     if demo:
         os.environ["IDP_DEMO"] = "1"
-    app = _app(IDP_LISTEN_HOST=host, IDP_SMTP_PORT=smtp_port, **({"IDP_DEMO": True} if demo else {}))
-    ensure_seeded(app, idp_url=f"{scheme}://{_shown(host)}:{port}")
-    if serve_smtp and smtp.start(app, smtp_port) is None:
-        fail(f"the SMTP server of the dev mailbox did not start on {smtp.LOOPBACK}:{smtp_port}; "
-             "choose another port with --smtp-port")
+    settings = dict(IDP_LISTEN_HOST=host, IDP_SMTP_PORT=smtp_port, **({"IDP_DEMO": True} if demo else {}))
+
+    def build():
+        app = _app(**settings)
+        if serve_smtp and smtp.start(app, smtp_port) is None:
+            fail(f"the SMTP server of the dev mailbox did not start on {smtp.LOOPBACK}:{smtp_port}; "
+                 "choose another port with --smtp-port")
+        return app
+
+    # One worker shares nothing with the master: the app (and its SMTP server) then lives in the worker alone, not
+    # twice, once `up` has checked and seeded the data folder. Otherwise the master builds it and the workers share it.
+    alone = prepared and workers == 1 and not debug
+    if not alone:
+        app = build()
+        ensure_seeded(app, idp_url=f"{scheme}://{_shown(host)}:{port}")
     shown = _shown(host)
 
     def ready():
@@ -181,8 +199,9 @@ def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port, ke
 
     from .serving import serve as run
 
-    run(lambda: app, host, port, workers=workers, threads=threads, certfile=str(cert) if cert else None,
-        keyfile=str(key) if key else None, debug=debug, on_ready=ready, keepalive=keep_alive)
+    run(_in_worker(build) if alone else lambda: app, host, port, workers=workers, threads=threads,
+        certfile=str(cert) if cert else None, keyfile=str(key) if key else None, debug=debug, on_ready=ready,
+        keepalive=keep_alive, preload=not alone)
 
 
 @main.command()
@@ -191,7 +210,7 @@ def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port, ke
 @click.option("--reset", is_flag=True, help="Start again from the seeds (the Espace Client's database too).")
 @smtp_option
 @demo_option
-@server_options
+@server_options(workers=1)  # one developer or trainer: each server's second worker would only cost memory
 def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, smtp_port, keep_alive, demo):
     """Run the IdP and the Espace Client together, print every URL and account, stop both on Ctrl-C."""
     from .devices import smtp
@@ -212,20 +231,9 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
     shown = _shown(host)
     idp_url = f"{scheme}://{shown}:{idp_port}"
     client_url = f"{scheme}://{shown}:{client_port}"
-    app = _app()
-    ensure_seeded(app, reset=reset, idp_url=idp_url, client_url=client_url if has_client else None)
-    ca, _, _ = _tls(use_https, host)
-    with app.app_context():
-        domain = _tenant_domain()
-        if has_client:
-            _register_client_urls(os.environ.get("CLIENT_ID") or CLIENT_ID, client_url)
-    # Before the Espace Client starts: the admin password it would make at first start is made (and shown) here.
-    admin_password = _admin_password(renew=reset) if has_client else None
-    if has_client and reset:
-        from client_app import create_app as create_client_app
-        from client_app import reset_database
-
-        reset_database(create_client_app())
+    prepared = _prepare_up(idp_url, client_url if has_client else None, host, use_https, reset)
+    domain, ca = prepared["domain"], prepared["ca"]
+    admin_password = prepared["admin_password"]
     common = (["--host", host, "--workers", str(workers), "--threads", str(threads), "--keep-alive", str(keep_alive)]
               + (["--https"] if use_https else []) + (["--debug"] if debug else []))
     # The SMTP port goes to both servers: the IdP's SMTP server and its invitation mail follow it.
@@ -234,14 +242,15 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
     stop = _handle_stop_signals(children, idp_url)
     children["the IdP"] = subprocess.Popen(
         [sys.executable, "-P", "-m", "idp.cli", "serve", "--port", str(idp_port), "--smtp-port", str(smtp_port),
-         *common]
+         "--prepared", *common]
         + ([] if serve_smtp else ["--no-smtp"]), env=environment)
     if has_client:
         env = dict(environment, CLIENT_AUTHORITY=f"{idp_url}/{domain}/v2.0", CLIENT_BASE_URL=client_url)
         if ca:
             env["CLIENT_CA_BUNDLE"] = str(ca)
         children["the Espace Client"] = subprocess.Popen(
-            [sys.executable, "-P", "-m", "idp.cli", "client", "--port", str(client_port), *common], env=env)
+            [sys.executable, "-P", "-m", "idp.cli", "client", "--port", str(client_port), "--prepared", *common],
+            env=env)
     waiting = {"the IdP": f"{idp_url}/{domain}/v2.0/.well-known/openid-configuration"}
     if has_client:
         waiting["the Espace Client"] = f"{client_url}/"
@@ -273,19 +282,69 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
     ]
     if demo:
         lines.append("  Demo mode:      on (the guide's codes: email 6152; switch it off on the emulator home)")
-    from .security import is_loopback
-
-    if os.environ.get("IDP_CONTROL_KEY") or not is_loopback(host):
+    if prepared["control_key"]:
         # idp.security: the emulator's pages then need the key; a browser gives it once.
         lines.append(f"  Control key:    the /_emulator/ pages ask for IDP_CONTROL_KEY: open {idp_url}/_emulator/?key=<key> once")
     if ca:
         lines.append(f"  CA certificate: {ca}  (trust it in the browser: see the README)")
-    with app.app_context():
-        lines += _accounts_lines(idp_url)
+    lines += prepared["accounts"]
     lines.append("Press Ctrl-C to stop.")
     click.echo("\n".join(lines))
     sys.stdout.flush()
     _supervise(children, stop)
+
+
+def _prepare_up(idp_url, client_url, host, use_https, reset):
+    """Run `prepare-up` in a process of its own, so that `up`, which then only supervises its servers, never holds
+    the application; return its answer, or stop as it did (its messages and exit code, on its own stderr)."""
+    import json
+
+    command = [sys.executable, "-P", "-m", "idp.cli", "prepare-up", "--idp-url", idp_url, "--host", host]
+    command += (["--client-url", client_url] if client_url else []) + (["--https"] if use_https else [])
+    command += ["--reset"] if reset else []
+    done = subprocess.run(command, env=child_environment(), stdout=subprocess.PIPE, text=True)
+    said = done.stdout.splitlines()
+    answer = said.pop() if done.returncode == 0 and said else None
+    if said:
+        click.echo("\n".join(said))
+    if answer is None:
+        sys.exit(done.returncode or 1)
+    return json.loads(answer)
+
+
+@main.command("prepare-up", hidden=True)
+@click.option("--idp-url", required=True)
+@click.option("--client-url", default=None, help="The Espace Client's URL (none: no Espace Client).")
+@click.option("--host", required=True)
+@click.option("--https", "use_https", is_flag=True)
+@click.option("--reset", is_flag=True)
+def prepare_up(idp_url, client_url, host, use_https, reset):
+    """What `up` prepares before its servers start (seeds, certificates, the Espace Client's URLs, admin password
+    and --reset); print, as the last line, a JSON object of what `up` then shows."""
+    import json
+
+    from .security import is_loopback
+
+    app = _app()
+    ensure_seeded(app, reset=reset, idp_url=idp_url, client_url=client_url)
+    ca, _, _ = _tls(use_https, host)
+    with app.app_context():
+        domain = _tenant_domain()
+        if client_url:
+            _register_client_urls(os.environ.get("CLIENT_ID") or CLIENT_ID, client_url)
+    # Before the Espace Client starts: the admin password it would make at first start is made (and shown) here.
+    admin_password = _admin_password(renew=reset) if client_url else None
+    if client_url and reset:
+        from client_app import create_app as create_client_app
+        from client_app import reset_database
+
+        reset_database(create_client_app())
+    with app.app_context():
+        accounts = _accounts_lines(idp_url)
+    # idp.security: the emulator's pages need the key off loopback or when one is set.
+    control_key = bool(os.environ.get("IDP_CONTROL_KEY")) or not is_loopback(host)
+    click.echo(json.dumps({"domain": domain, "ca": str(ca) if ca else None, "admin_password": admin_password,
+                           "accounts": accounts, "control_key": control_key}))
 
 
 def _admin_password(renew=False):
@@ -354,11 +413,10 @@ def child_environment():
 
 
 def _has_client_app():
-    try:
-        from client_app import create_app  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether the Espace Client is installed (found, not imported: `up` itself stays without Flask)."""
+    from importlib.util import find_spec
+
+    return find_spec("client_app") is not None
 
 
 def _tenant_domain():
@@ -382,10 +440,8 @@ def _wait_until_ready(urls, children, verify=True, timeout=60):
     """Wait until every server answers, so the printed URLs work at once; return what went wrong, or None.
 
     urls and children are keyed by the server's name ("the IdP"); a server that exits while starting
-    (a port taken in between, a bad setting) is a failure, never "up".
+    (a port taken in between, a bad setting) is a failure, never "up". verify: True, or the CA file to trust.
     """
-    import requests
-
     deadline = time.monotonic() + timeout
     pending = list(urls.items())
     while pending:
@@ -395,11 +451,38 @@ def _wait_until_ready(urls, children, verify=True, timeout=60):
         if time.monotonic() > deadline:
             return f"{pending[0][0]} did not answer at {pending[0][1]} within {timeout} s"
         try:
-            requests.get(pending[0][1], timeout=2, verify=verify, allow_redirects=False)
-            pending.pop(0)
-        except requests.RequestException:
-            time.sleep(0.2)
+            if _answers(pending[0][1], verify):
+                pending.pop(0)
+                continue
+        except OSError:
+            pass
+        time.sleep(0.2)
     return None
+
+
+def _answers(url, verify=True):
+    """Whether an HTTP server answers a GET of url (any status, no redirect followed), within 2 s.
+
+    A bare HTTP/1.0 request on a socket: `up` stays without requests' (or http.client's) imports.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection = socket.create_connection((parts.hostname, parts.port), timeout=2)
+    if parts.scheme == "https":
+        import ssl
+
+        context = ssl.create_default_context(cafile=None if verify is True else verify)
+        connection = context.wrap_socket(connection, server_hostname=parts.hostname)
+    with connection:
+        connection.sendall(f"GET {parts.path or '/'} HTTP/1.0\r\nHost: {parts.netloc}\r\n\r\n".encode())
+        start = b""
+        while len(start) < 5:
+            chunk = connection.recv(5 - len(start))
+            if not chunk:
+                break
+            start += chunk
+        return start == b"HTTP/"
 
 
 def _stop_children(children):
@@ -445,7 +528,10 @@ def _supervise(children, stop):
 @click.option("--port", default=8401, show_default=True)
 @click.option("--reset", is_flag=True, help="Wipe the Espace Client's database first.")
 @server_options
-def client(port, reset, host, use_https, workers, threads, debug, keep_alive):
+@click.option("--prepared", is_flag=True, hidden=True,
+              help="Started by `up`, which set CLIENT_AUTHORITY and made the admin password (prepare-up): with one "
+                   "worker, the app is built in the worker only.")
+def client(port, reset, host, use_https, workers, threads, debug, keep_alive, prepared):
     """Run the Espace Client alone; it signs in through CLIENT_AUTHORITY (the local IdP by default)."""
     check_ports([(port, host, "--port", "the Espace Client")])
     _, cert, key = _tls(use_https, host)
@@ -455,6 +541,23 @@ def client(port, reset, host, use_https, workers, threads, debug, keep_alive):
     if use_https:
         # Trust the local CA for https calls to the IdP (unless a bundle is configured).
         os.environ.setdefault("CLIENT_CA_BUNDLE", str(config.data_dir() / "tls" / "idp-emulator-ca.pem"))
+    from .serving import serve as run
+
+    if prepared and workers == 1 and not debug and not reset:
+        # As for the IdP's serve: one worker shares nothing with the master, so the app lives in the worker alone.
+        def ready_alone():
+            click.echo(f"Espace Client listening on {os.environ['CLIENT_BASE_URL'].rstrip('/')}/ "
+                       f"(authority {os.environ['CLIENT_AUTHORITY'].rstrip('/')})")
+            sys.stdout.flush()
+
+        def build():
+            from client_app import create_app as create_client_app
+
+            return create_client_app()
+
+        run(_in_worker(build), host, port, workers=1, threads=threads, certfile=str(cert) if cert else None,
+            keyfile=str(key) if key else None, on_ready=ready_alone, preload=False)
+        return
     from client_app import create_app as create_client_app
     from client_app import reset_database
 
@@ -470,10 +573,22 @@ def client(port, reset, host, use_https, workers, threads, debug, keep_alive):
                        f"{app.config['CLIENT_ADMIN_PASSWORD_CREATED']}")
         sys.stdout.flush()
 
-    from .serving import serve as run
-
     run(lambda: app, host, port, workers=workers, threads=threads, certfile=str(cert) if cert else None,
         keyfile=str(key) if key else None, debug=debug, on_ready=ready)
+
+
+def _in_worker(build):
+    """The factory of a server whose app is built in its worker: a failure there stops the server (gunicorn's
+    "worker failed to boot"), never a worker started again and again."""
+    def factory():
+        try:
+            return build()
+        except SystemExit:  # fail() said why, in one line
+            from gunicorn.arbiter import Arbiter
+
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)
+
+    return factory
 
 
 def idp_url_option(func):

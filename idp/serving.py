@@ -31,8 +31,8 @@ def _post_fork(server, worker):
 
 
 def serve(factory, host, port, workers=2, threads=1, certfile=None, keyfile=None, debug=False, on_ready=None,
-          keepalive=config.KEEPALIVE_SECONDS):
-    """Run the app until interrupted."""
+          keepalive=config.KEEPALIVE_SECONDS, preload=True):
+    """Run the app until interrupted; preload=False: the factory runs in each worker, never in the master."""
     if debug:
         app = factory()
         ssl = (certfile, keyfile) if certfile else None
@@ -43,7 +43,7 @@ def serve(factory, host, port, workers=2, threads=1, certfile=None, keyfile=None
         "workers": workers,
         "threads": threads,
         "worker_class": "gthread" if threads > 1 else "sync",
-        "preload_app": True,
+        "preload_app": preload,
         "certfile": certfile,
         "keyfile": keyfile,
         "accesslog": None,

@@ -1,13 +1,12 @@
-"""A loopback SMTP server (aiosmtpd) whose mail lands in the dev mailbox, so other programs can send to it."""
-import email
-import email.policy
-import html
+"""A loopback SMTP server (aiosmtpd) whose mail lands in the dev mailbox, so other programs can send to it.
+
+The mail parser and the server are imported when used: `up` reads this module's ports and stays light.
+"""
 import logging
 import os
 import re
 import socket
 
-from aiosmtpd.controller import Controller
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +18,10 @@ LOOPBACK = "127.0.0.1"
 
 def parse(data, envelope_from=""):
     """Return the fields of a Message row from a raw RFC 5322 mail: sender, subject, text, html, links, code."""
+    import email
+    import email.policy
+    import html
+
     message = email.message_from_bytes(data, policy=email.policy.default)
     html_part = message.get_body(preferencelist=("html",))
     text_part = message.get_body(preferencelist=("plain",))
@@ -50,6 +53,8 @@ def _content(part):
 
 
 def _text_of(markup):
+    import html
+
     text = re.sub(r"(?is)<(script|style).*?</\1>", "", markup)
     text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>", "\n", text)
     return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
@@ -115,6 +120,8 @@ def start(app, port=None, host=LOOPBACK):
     if not port_free(host, port):
         log.warning("SMTP port %s:%s is already in use: the dev mailbox will not receive mail over SMTP", host, port)
         return None
+    from aiosmtpd.controller import Controller  # here: `up` reads this module's ports without loading asyncio
+
     controller = Controller(MailboxHandler(app), hostname=host, port=port, ready_timeout=5)
     try:
         controller.start()

@@ -2,9 +2,11 @@
 mailbox), what it prints (accounts, admin password, SMTP port, phone links), the seeded invitation mail, and
 the device commands finding the running instance from any folder."""
 import re
+import smtplib
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -113,6 +115,30 @@ def test_up_fails_when_a_server_stops_while_starting(tmp_path):
         requests.get(f"{demo.idp}/_emulator/", timeout=5)
 
 
+def test_up_reports_a_database_it_cannot_use_in_one_line_and_starts_nothing(tmp_path):
+    """The preparation runs in a process of its own (prepare-up): its failure is still `up`'s one line and exit 1."""
+    demo = instance(tmp_path / "demo", tmp_path / "state", IDP_DATABASE_URL=f"sqlite:///{tmp_path}/missing/idp.db")
+    demo.folder.mkdir(parents=True)
+    result = demo.cli("up", "--idp-port", str(demo.idp_port), "--client-port", str(demo.client_port))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == ["idp-emulator: cannot use the database: unable to open database file "
+                                          "(a read-only or full data folder, or a database server that is down?)"]
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{demo.idp}/_emulator/", timeout=5)
+
+
+def test_the_cli_and_up_itself_load_no_web_stack():
+    """`up` only supervises its servers: importing the CLI loads neither Flask nor SQLAlchemy (nor the SMTP
+    server's asyncio and mail parser, nor an HTTP client); `from idp import create_app` still works."""
+    code = ("import sys, idp.cli, idp.devices.smtp, idp.instances\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'sqlalchemy', 'werkzeug', 'asyncio',"
+            " 'aiosmtpd', 'email', 'http', 'ssl', 'requests', 'client_app'})\n"
+            "assert not heavy, heavy\n"
+            "from idp import create_app\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
+
+
 def test_up_prints_accounts_admin_smtp_and_phones_and_mails_the_invited_user(tmp_path):
     demo = instance(tmp_path / "demo", tmp_path / "state", derived_smtp=True,
                     CLIENT_ADMIN_PASSWORD="Admin-Secret-1").start()
@@ -214,12 +240,63 @@ def test_seeding_sends_each_invited_user_one_invitation(app):
         assert invitations() == first
 
 
+def test_up_runs_each_app_with_one_worker_and_serve_with_two():
+    """`up` serves one developer or trainer: one gunicorn worker per app unless --workers says more."""
+    from idp.cli import client, serve, up
+
+    def workers(command):
+        return next(param.default for param in command.params if param.name == "workers")
+
+    assert (workers(up), workers(serve), workers(client)) == (1, 2, 2)
+    row = next(line for line in README.read_text().splitlines() if line.startswith("| `idp-emulator up ["))
+    assert "[--workers 1]" in row and "one gunicorn worker each" in row
+
+
+def _children(pid):
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _maps_sqlalchemy(pid):
+    return "/sqlalchemy/" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_up_builds_each_app_in_its_one_worker_only_and_the_mailbox_still_receives_smtp(tmp_path):
+    """With one worker, each server's master holds no app (nothing to share): the app, and the IdP's SMTP server,
+    live in the worker alone."""
+    demo = instance(tmp_path / "demo", tmp_path / "state")
+    demo.folder.mkdir(parents=True)
+    demo.log = open(demo.log_path, "wb")
+    demo.process = subprocess.Popen(
+        [sys.executable, "-m", "idp.cli", "up", "--idp-port", str(demo.idp_port), "--client-port",
+         str(demo.client_port)], env=demo.env, cwd=demo.folder, stdout=demo.log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "Press Ctrl-C to stop." not in demo.output():
+            assert demo.process.poll() is None and time.monotonic() < deadline, demo.output()
+            time.sleep(0.2)
+        masters = _children(demo.process.pid)
+        assert len(masters) == 2
+        for master in masters:
+            workers = _children(master)
+            assert len(workers) == 1
+            assert not _maps_sqlalchemy(master) and _maps_sqlalchemy(workers[0])
+        with smtplib.SMTP("127.0.0.1", demo.smtp_port, timeout=10) as smtp:
+            smtp.sendmail("app@example.fr", ["one.worker@example.fr"],
+                          "Subject: Votre code\r\n\r\nVotre code est 424242.")
+        assert [m["code"] for m in messages(demo, "one.worker@example.fr")] == ["424242"]
+    finally:
+        assert demo.stop() == 0
+
+
 def test_readme_documents_every_option_of_up_and_serve():
+    """Every option a person types (not the hidden ones `up` gives its own servers)."""
     from idp.cli import serve, up
 
     text = README.read_text()
     for command in (up, serve):
         for param in command.params:
+            if getattr(param, "hidden", False):
+                continue
             assert any(option in text for option in param.opts), (command.name, param.opts)
         row = next(line for line in text.splitlines() if line.startswith(f"| `idp-emulator {command.name} ["))
         assert "[--smtp-port N]" in row
