@@ -556,7 +556,7 @@ def client(port, reset, host, use_https, workers, threads, debug, keep_alive, pr
             return create_client_app()
 
         run(_in_worker(build), host, port, workers=1, threads=threads, certfile=str(cert) if cert else None,
-            keyfile=str(key) if key else None, on_ready=ready_alone, preload=False)
+            keyfile=str(key) if key else None, on_ready=ready_alone, preload=False, keepalive=keep_alive)
         return
     from client_app import create_app as create_client_app
     from client_app import reset_database
@@ -574,7 +574,7 @@ def client(port, reset, host, use_https, workers, threads, debug, keep_alive, pr
         sys.stdout.flush()
 
     run(lambda: app, host, port, workers=workers, threads=threads, certfile=str(cert) if cert else None,
-        keyfile=str(key) if key else None, debug=debug, on_ready=ready)
+        keyfile=str(key) if key else None, debug=debug, on_ready=ready, keepalive=keep_alive)
 
 
 def _in_worker(build):

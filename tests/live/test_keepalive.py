@@ -50,3 +50,43 @@ def test_the_keep_alive_timeout_is_set_by_serve(tmp_path):
     finally:
         connection.close()
         server.stop()
+
+
+def test_the_keep_alive_timeout_is_set_by_client(tmp_path):
+    """`idp-emulator client --keep-alive` reaches the Espace Client's server too (it used to keep gunicorn's 2 s)."""
+    import os
+    import subprocess
+    import sys
+
+    from ..conftest import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "CLIENT_"))}
+    env.update(CLIENT_DATA_DIR=str(tmp_path / "client"), IDP_DATA_DIR=str(tmp_path / "idp"))
+    process = subprocess.Popen([sys.executable, "-m", "idp.cli", "client", "--port", str(port), "--keep-alive", "1"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection.request("GET", "/")
+                first = connection.getresponse()
+                first.read()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "the Espace Client did not start"
+                time.sleep(0.1)
+        assert first.status == 200
+        time.sleep(2.5)
+        try:
+            connection.request("GET", "/")
+            connection.getresponse().read()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            pass
+        else:
+            raise AssertionError("the Espace Client kept the idle connection open past --keep-alive 1")
+        connection.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
