@@ -48,7 +48,7 @@ def emulator_env(root, data_dir):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "CLIENT_"))}
     env.update(IDP_DATA_DIR=str(data_dir), IDP_PASSWORD_HASH=FAST_HASH, PYTHONUNBUFFERED="1",
                IDP_SMTP_PORT=str(sb.free_port()), PYTHONPATH=str(root))
-    return env
+    return sb.with_bytecode(env)
 
 
 class Emulator(sb.Server):

@@ -332,6 +332,14 @@ def server_env(data_dir):
                IDP_SMTP_PORT=str(free_port()))
     # Benchmark the source tree this script belongs to (ahead of any installed copy).
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return with_bytecode(env)
+
+
+def with_bytecode(env):
+    """Let the servers keep their compiled bytecode, as an installed copy does: a shell with
+    PYTHONDONTWRITEBYTECODE would make every cold start compile every module from source."""
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(Path.home() / ".cache" / "idp-emulator-bench" / "pycache")
     return env
 
 
