@@ -486,9 +486,11 @@ def _answers(url, verify=True):
 
 
 def _stop_children(children):
+    """Stop the servers as Ctrl-C in the terminal does (SIGINT: gunicorn's quick shutdown). SIGTERM's graceful one
+    waits out every idle keep-alive connection, seconds per server, when `up` is stopped by a script or a test."""
     for child in children.values():
         if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
+            child.send_signal(signal.SIGINT)
     deadline = time.monotonic() + 10
     for child in children.values():
         try:
