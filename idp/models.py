@@ -59,6 +59,12 @@ class Setting(db.Model):
         return default if value is None else value
 
     @classmethod
+    def forget(cls):
+        """Drop this app context's settings (and the clock's offset): read again when next asked."""
+        g.pop("settings", None)
+        g.pop("clock_offset", None)
+
+    @classmethod
     def put(cls, key, value):
         # One statement (insert or update): a concurrent reset or writer of the same key never makes it a 500.
         from .database import upsert
@@ -68,6 +74,7 @@ class Setting(db.Model):
         if row is not None:
             db.session.expire(row)
         cls._values()[key] = value
+        g.pop("clock_offset", None)  # idp.clock keeps the offset as a plain value
         settings_changed()  # a Core statement: no flush sees it, so bump the "settings" version here
 
 
