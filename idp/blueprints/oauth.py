@@ -11,7 +11,7 @@ from sqlalchemy import select
 from .. import clock
 from ..extensions import csrf, db
 from ..journey.recorder import record
-from ..models import Client, User
+from ..models import Client, User, family_name, given_name
 from ..oidc import authorize as authz
 from ..oidc import redirects, tokens
 from ..oidc.bearer import graph_error, require_graph_token
@@ -269,12 +269,15 @@ def token_user(token):
 @csrf.exempt
 @require_graph_token
 def userinfo(token):
-    user = token_user(token)
+    # Two columns of one row, as plain values (a Core statement: no ORM row, no tenant joined).
+    users = User.__table__
+    user = None if token.is_app else db.session.connection().execute(
+        select(users.c.name, users.c.email).where(users.c.oid == token.get("oid"))).first()
     if user is None:
         return graph_error(401, "InvalidAuthenticationToken", "Access token validation failure. The token has no user.")
     return jsonify({
-        "sub": token["sub"], "name": user.name, "family_name": user.family_name,
-        "given_name": user.given_name, "picture": f"{base_url()}/v1.0/me/photo/$value", "email": user.email,
+        "sub": token["sub"], "name": user.name, "family_name": family_name(user.name),
+        "given_name": given_name(user.name), "picture": f"{base_url()}/v1.0/me/photo/$value", "email": user.email,
     })
 
 
