@@ -45,6 +45,8 @@ HEADERS = {
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
 
+_HEADERS = tuple((name.lower(), name, value) for name, value in HEADERS.items())
+
 
 # --- hosts ----------------------------------------------------------------------------------------
 
@@ -247,12 +249,19 @@ def add_headers(response, framed_by=()):
     `framed_by`: other origins that may frame the pages besides their own (the Espace Client names the IdP's,
     whose presenter view shows it in a frame); CSP frame-ancestors then decides, browsers ignore X-Frame-Options.
     """
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
+    headers = response.headers
+    present = {}  # lower-case name -> first value: one pass over the headers, not one per name
+    for name, value in headers.items():
+        present.setdefault(name.lower(), value)
+    for lower, name, value in _HEADERS:
+        if lower not in present:
+            headers.add(name, value)
     frame_ancestors = " ".join((FRAME_ANCESTORS, *framed_by))
-    policy = response.headers.get("Content-Security-Policy")
-    if not policy:
-        response.headers["Content-Security-Policy"] = frame_ancestors
+    policy = present.get("content-security-policy")
+    if policy is None:
+        headers.add("Content-Security-Policy", frame_ancestors)
+    elif not policy:
+        headers["Content-Security-Policy"] = frame_ancestors
     elif "frame-ancestors" not in policy:
         response.headers["Content-Security-Policy"] = policy.rstrip("; ") + "; " + frame_ancestors
     if secure_over_https():
