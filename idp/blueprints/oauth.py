@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .. import clock
 from ..extensions import csrf, db
@@ -265,14 +265,16 @@ def token_user(token):
     return db.session.scalar(select(User).where(User.oid == token.get("oid")))
 
 
+_users = User.__table__
+PROFILE_BY_OID = select(_users.c.name, _users.c.email).where(_users.c.oid == bindparam("oid"))
+
+
 @bp.route("/oidc/userinfo", methods=["GET", "POST"])
 @csrf.exempt
 @require_graph_token
 def userinfo(token):
-    # Two columns of one row, as plain values (a Core statement: no ORM row, no tenant joined).
-    users = User.__table__
-    user = None if token.is_app else db.session.connection().execute(
-        select(users.c.name, users.c.email).where(users.c.oid == token.get("oid"))).first()
+    # Two columns of one row, as plain values (a Core statement built once: no ORM row, no tenant joined).
+    user = None if token.is_app else db.session.connection().execute(PROFILE_BY_OID, {"oid": token.get("oid")}).first()
     if user is None:
         return graph_error(401, "InvalidAuthenticationToken", "Access token validation failure. The token has no user.")
     return jsonify({

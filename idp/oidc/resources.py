@@ -7,7 +7,7 @@ stands for every scope the user consented to for that resource (or, for an app, 
 """
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..extensions import db
 from ..models import Client, Consent
@@ -225,8 +225,14 @@ def remember_consent(client, user_id, scope):
     consent_id, known = found
     added = [item for item in items if item not in known]
     if added:
-        consents = Consent.__table__
-        db.session.connection().execute(consents.update().where(consents.c.id == consent_id).values(scopes=known + added))
+        db.session.connection().execute(CONSENT_ADD, {"consent_id": consent_id, "scopes": known + added})
+
+
+# Built once (construction and cache key cost more than the query).
+_consents = Consent.__table__
+CONSENT_OF = select(_consents.c.id, _consents.c.scopes).where(_consents.c.user_id == bindparam("user_id"),
+                                                              _consents.c.client_id == bindparam("client_id"))
+CONSENT_ADD = _consents.update().where(_consents.c.id == bindparam("consent_id")).values(scopes=bindparam("scopes"))
 
 
 def _pending_consent(client, user_id):
@@ -239,9 +245,7 @@ def _pending_consent(client, user_id):
 
 def _stored_consent(client, user_id):
     """(id, scopes) of the user's stored consent for this client, or None: a Core read, nothing flushed."""
-    consents = Consent.__table__
-    found = db.session.connection().execute(select(consents.c.id, consents.c.scopes).where(
-        consents.c.user_id == user_id, consents.c.client_id == client.client_id)).first()
+    found = db.session.connection().execute(CONSENT_OF, {"user_id": user_id, "client_id": client.client_id}).first()
     return None if found is None else (found.id, list(found.scopes or []))
 
 
