@@ -276,8 +276,18 @@ def add_headers(response, framed_by=()):
 class SessionOverHttps(SecureCookieSessionInterface):
     """The session cookie (ESTSAUTH) is Secure over https: Flask writes it after the after_request functions."""
 
+    _serializer = None  # ((secret key, fallbacks), Flask's signing serializer)
+
     def get_cookie_secure(self, app):
         return super().get_cookie_secure(app) or secure_over_https()
+
+    def get_signing_serializer(self, app):
+        """Flask's serializer, built once per secret key (Flask builds one per request, twice the cookie's signing)."""
+        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached = self._serializer
+        if cached is None or cached[0] != key:
+            cached = self._serializer = (key, super().get_signing_serializer(app))
+        return cached[1]
 
 
 def init_app(app):
