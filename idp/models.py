@@ -59,6 +59,12 @@ class Setting(db.Model):
         return default if value is None else value
 
     @classmethod
+    def forget(cls):
+        """Drop this app context's settings (and the clock's offset): read again when next asked."""
+        g.pop("settings", None)
+        g.pop("clock_offset", None)
+
+    @classmethod
     def put(cls, key, value):
         # One statement (insert or update): a concurrent reset or writer of the same key never makes it a 500.
         from .database import upsert
@@ -68,6 +74,7 @@ class Setting(db.Model):
         if row is not None:
             db.session.expire(row)
         cls._values()[key] = value
+        g.pop("clock_offset", None)  # idp.clock keeps the offset as a plain value
         settings_changed()  # a Core statement: no flush sees it, so bump the "settings" version here
 
 
@@ -220,6 +227,16 @@ DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
+def given_name(name):
+    """The given name in a display name ("Camille Martin" -> "Camille")."""
+    return name.split(" ", 1)[0] if name else ""
+
+
+def family_name(name):
+    """The family name in a display name ("Camille Martin" -> "Martin"; "" for one word)."""
+    return name.split(" ", 1)[1] if " " in (name or "") else ""
+
+
 class User(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     oid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
@@ -255,11 +272,11 @@ class User(db.Model):
 
     @property
     def given_name(self):
-        return self.name.split(" ", 1)[0] if self.name else ""
+        return given_name(self.name)
 
     @property
     def family_name(self):
-        return self.name.split(" ", 1)[1] if " " in (self.name or "") else ""
+        return family_name(self.name)
 
     def is_locked(self):
         return self.locked_until is not None and self.locked_until > clock.now()

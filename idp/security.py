@@ -45,6 +45,8 @@ HEADERS = {
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
 
+_HEADERS = tuple((name.lower(), name, value) for name, value in HEADERS.items())
+
 
 # --- hosts ----------------------------------------------------------------------------------------
 
@@ -247,12 +249,19 @@ def add_headers(response, framed_by=()):
     `framed_by`: other origins that may frame the pages besides their own (the Espace Client names the IdP's,
     whose presenter view shows it in a frame); CSP frame-ancestors then decides, browsers ignore X-Frame-Options.
     """
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
+    headers = response.headers
+    present = {}  # lower-case name -> first value: one pass over the headers, not one per name
+    for name, value in headers.items():
+        present.setdefault(name.lower(), value)
+    for lower, name, value in _HEADERS:
+        if lower not in present:
+            headers.add(name, value)
     frame_ancestors = " ".join((FRAME_ANCESTORS, *framed_by))
-    policy = response.headers.get("Content-Security-Policy")
-    if not policy:
-        response.headers["Content-Security-Policy"] = frame_ancestors
+    policy = present.get("content-security-policy")
+    if policy is None:
+        headers.add("Content-Security-Policy", frame_ancestors)
+    elif not policy:
+        headers["Content-Security-Policy"] = frame_ancestors
     elif "frame-ancestors" not in policy:
         response.headers["Content-Security-Policy"] = policy.rstrip("; ") + "; " + frame_ancestors
     if secure_over_https():
@@ -267,8 +276,18 @@ def add_headers(response, framed_by=()):
 class SessionOverHttps(SecureCookieSessionInterface):
     """The session cookie (ESTSAUTH) is Secure over https: Flask writes it after the after_request functions."""
 
+    _serializer = None  # ((secret key, fallbacks), Flask's signing serializer)
+
     def get_cookie_secure(self, app):
         return super().get_cookie_secure(app) or secure_over_https()
+
+    def get_signing_serializer(self, app):
+        """Flask's serializer, built once per secret key (Flask builds one per request, twice the cookie's signing)."""
+        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached = self._serializer
+        if cached is None or cached[0] != key:
+            cached = self._serializer = (key, super().get_signing_serializer(app))
+        return cached[1]
 
 
 def init_app(app):

@@ -571,8 +571,6 @@ def wipe(commit=True):
     Under a database-wide lock: a reset running beside another reset waits for it rather than breaking it.
     commit=False leaves the transaction open for load() (see reset()).
     """
-    from flask import g
-
     from .database import lock_for_transaction
 
     lock_for_transaction("reset")
@@ -584,7 +582,7 @@ def wipe(commit=True):
         else:
             db.session.execute(table.delete())
     db.session.expunge_all()  # every row the session knew is gone
-    g.pop("settings", None)
+    Setting.forget()
     settings_changed()
     tenants_changed()
     if commit:

@@ -22,9 +22,15 @@ def current():
     """Return {name: version} as the database has it now, read once per app context (each request has its own)."""
     if has_app_context() and "stamps" in g:
         return g.stamps
-    # On the session's connection but around the ORM (no autoflush, no statement compiled): a flush might bump a
-    # stamp, so it is read first, then the request writes; and every request pays this read.
-    versions = dict(db.session.connection().exec_driver_sql(SELECT).all())
+    # In the session's transaction but around SQLAlchemy (no autoflush, no statement compiled, no result object: a
+    # DBAPI cursor of the session's connection): a flush might bump a stamp, so it is read first, then the request
+    # writes; and every request pays this read. (Not seen by engine events: it writes nothing.)
+    cursor = db.session.connection().connection.cursor()
+    try:
+        cursor.execute(SELECT)
+        versions = dict(cursor.fetchall())
+    finally:
+        cursor.close()
     if has_app_context():
         g.stamps = versions
     return versions

@@ -7,7 +7,7 @@ stands for every scope the user consented to for that resource (or, for an app, 
 """
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..extensions import db
 from ..models import Client, Consent
@@ -190,8 +190,7 @@ def joined(token_scopes):
 
 def consented(client, user_id, also=()):
     """Return {audience: set of scope names} the user consented to for this client (plus scope strings `also`)."""
-    consent = _consent(client, user_id)
-    items = list(consent.scopes or []) if consent is not None else []
+    items = _consent_scopes(client, user_id)
     for text in also:
         items.extend((text or "").split())
     granted = {}
@@ -207,28 +206,56 @@ def consented(client, user_id, also=()):
 
 def remember_consent(client, user_id, scope):
     """Add what a sign-in granted (a scope text) to the user's consent for this client (Microsoft's consent adds up)."""
-    consent = _consent(client, user_id)
     items = scope.split()
-    if consent is None:
+    row = _pending_consent(client, user_id)
+    if row is not None:  # the consent screen of this request has it: written with the code at commit
+        known = list(row.scopes or [])
+        added = [item for item in items if item not in known]
+        if added:
+            row.scopes = known + added
+        return
+    # Otherwise plain values and Core statements: one small read, and a write only when something is added.
+    found = _stored_consent(client, user_id)
+    if found is None:
         from ..database import insert_missing
 
         if insert_missing(Consent, ("user_id", "client_id"), user_id=user_id, client_id=client.client_id, scopes=items):
             return
-        consent = _consent(client, user_id)  # another request consented meanwhile: add to its row
-    known = list(consent.scopes or [])
+        found = _stored_consent(client, user_id)  # another request consented meanwhile: add to its row
+    consent_id, known = found
     added = [item for item in items if item not in known]
     if added:
-        consent.scopes = known + added
+        db.session.connection().execute(CONSENT_ADD, {"consent_id": consent_id, "scopes": known + added})
 
 
-def _consent(client, user_id):
-    """The user's Consent row for this client, or None, without flushing what the request has pending."""
-    # The consent screen may have just added or changed it in this request: it is written with the code at commit.
+# Built once (construction and cache key cost more than the query).
+_consents = Consent.__table__
+CONSENT_OF = select(_consents.c.id, _consents.c.scopes).where(_consents.c.user_id == bindparam("user_id"),
+                                                              _consents.c.client_id == bindparam("client_id"))
+CONSENT_ADD = _consents.update().where(_consents.c.id == bindparam("consent_id")).values(scopes=bindparam("scopes"))
+
+
+def _pending_consent(client, user_id):
+    """The user's Consent row for this client if this request's session holds it (added or loaded), else None."""
     for row in (*db.session.new, *db.session.identity_map.values()):
         if isinstance(row, Consent) and row.user_id == user_id and row.client_id == client.client_id:
             return row
-    with db.session.no_autoflush:
-        return db.session.scalar(select(Consent).where(Consent.user_id == user_id, Consent.client_id == client.client_id))
+    return None
+
+
+def _stored_consent(client, user_id):
+    """(id, scopes) of the user's stored consent for this client, or None: a Core read, nothing flushed."""
+    found = db.session.connection().execute(CONSENT_OF, {"user_id": user_id, "client_id": client.client_id}).first()
+    return None if found is None else (found.id, list(found.scopes or []))
+
+
+def _consent_scopes(client, user_id):
+    """The scopes the user consented to for this client, with what this request's session holds."""
+    row = _pending_consent(client, user_id)
+    if row is not None:
+        return list(row.scopes or [])
+    found = _stored_consent(client, user_id)
+    return found[1] if found is not None else []
 
 
 def app_roles(client, resource):

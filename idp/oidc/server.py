@@ -11,7 +11,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode
 from flask import current_app
 from flask import request as flask_request
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from .. import clock
 from ..extensions import db
@@ -43,7 +43,7 @@ class MicrosoftServer(AuthorizationServer):
             return
         context = request.authorization_code or request.refresh_token or request.credential  # credential: idp.oidc.grants
         now, spa = clock.now(), bool(getattr(context, "spa", False))
-        row = RefreshToken(
+        row = dict(
             token_hash=digest(refresh), client_id=request.client.client_id, user_id=request.user.id,
             scope=context.scope, sid=context.sid, auth_time=context.auth_time, amr=context.amr,
             kmsi=context.kmsi, issued_at=now, spa=spa,  # a SPA's refresh tokens are redeemed cross-origin only (idp.oidc.cors)
@@ -51,10 +51,11 @@ class MicrosoftServer(AuthorizationServer):
             expires_at=now + (RefreshToken.SPA_LIFETIME if spa else RefreshToken.LIFETIME),
         )
         if isinstance(context, RefreshToken):
-            row.family = context.family
+            row["family"] = context.family
             if spa:
-                row.expires_at = context.expires_at
-        db.session.add(row)
+                row["expires_at"] = context.expires_at
+        # A Core insert of plain values (the model's defaults apply): nothing reads the row in this request.
+        db.session.connection().execute(RefreshToken.__table__.insert(), row)
 
     def authenticate_client(self, request, methods, endpoint="token"):
         """Authenticate the client as Microsoft does: basic or post secret, a certificate assertion, or none for public clients."""
@@ -167,6 +168,13 @@ def respond(redirect_uri, params, response_mode):
     return 302, "", [("Location", uri)]
 
 
+# Built once: a statement made per request costs its construction and its cache key, more than the query itself.
+CODE_BY_HASH = select(AuthorizationCode).where(AuthorizationCode.code_hash == bindparam("code_hash"))
+_codes = AuthorizationCode.__table__
+REDEEM_CODE = _codes.update().where(_codes.c.id == bindparam("code_id"), _codes.c.redeemed_at.is_(None)).values(
+    redeemed_at=bindparam("redeemed_at"))
+
+
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
@@ -187,20 +195,22 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         data = request.payload.data
         granted = resources.joined(granted_at_sign_in(request.client, request.user.id, token_scope)
                                    for token_scope in resources.consentable(request.client, request.scope))
-        row = AuthorizationCode(
+        now = clock.now()
+        # A Core insert of plain values, committed with the end of the flow (one commit per request): nothing
+        # reads the row in this request.
+        db.session.connection().execute(_codes.insert(), dict(
             code_hash=digest(code), client_id=request.client.client_id, user_id=request.user.id,
             flow_id=flow.id if flow else None, redirect_uri=data.get("redirect_uri") or "",
             scope=granted, nonce=data.get("nonce"),
             code_challenge=data.get("code_challenge"), code_challenge_method=data.get("code_challenge_method"),
             sid=account.sid, auth_time=account.auth_time, amr=list(account.amr or ["pwd"]),
-            kmsi=bool(account.kmsi), created_at=clock.now(), expires_at=clock.now() + AuthorizationCode.LIFETIME,
+            kmsi=bool(account.kmsi), created_at=now, expires_at=now + AuthorizationCode.LIFETIME,
             spa=request.client.is_spa_redirect(data.get("redirect_uri") or ""),
-        )
-        db.session.add(row)  # committed with the end of the flow (screens.finish)
+        ))
         resources.remember_consent(request.client, request.user.id, granted)
 
     def query_authorization_code(self, code, client):
-        row = db.session.scalar(select(AuthorizationCode).where(AuthorizationCode.code_hash == digest(code)))
+        row = db.session.scalar(CODE_BY_HASH, {"code_hash": digest(code)})
         if row is None or row.client_id != client.client_id:
             raise AADError("invalid_grant", 70000)
         if row.redeemed_at is not None:
@@ -213,9 +223,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def delete_authorization_code(self, authorization_code):
         # Conditional, so that of two requests racing with one code only one gets tokens.
-        codes = AuthorizationCode.__table__
-        redeemed = db.session.connection().execute(codes.update().where(
-            codes.c.id == authorization_code.id, codes.c.redeemed_at.is_(None)).values(redeemed_at=clock.now()))
+        redeemed = db.session.connection().execute(REDEEM_CODE, {"code_id": authorization_code.id,
+                                                                 "redeemed_at": clock.now()})
         if redeemed.rowcount != 1:
             db.session.rollback()
             raise AADError("invalid_grant", 54005)
