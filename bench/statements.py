@@ -3,7 +3,7 @@
 Runs the app of this checkout in-process (werkzeug's threaded server on a free loopback port) on a fresh data
 folder seeded as signin_bench.py seeds it, signs one bench user in with signin_bench's light client (authorize →
 password → kmsi → code → token → userinfo), and prints, per request, the statements the database received
-(SELECT, INSERT, UPDATE, DELETE, other) and the commits. Not a test: figures to compare between versions.
+(SELECT, INSERT, UPDATE, DELETE, other) and the commits, as SQLite's trace callback sees them (raw cursors too). Not a test: figures to compare between versions.
 """
 import collections
 import os
@@ -47,16 +47,26 @@ def main():
     with app.app_context():
         engine = db.engine
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _statement(conn, cursor, statement, parameters, context, executemany):
-        verb = statement.lstrip().split(None, 1)[0].upper()
-        counts[current["request"]][verb if verb in ("SELECT", "INSERT", "UPDATE", "DELETE") else "other"] += 1
-        if VERBOSE:
-            statements.append((current["request"], " ".join(statement.split())[:160]))
+    # What SQLite itself runs (its trace callback), so statements sent on a raw cursor count too.
+    @event.listens_for(engine, "connect")
+    def _trace(dbapi_connection, connection_record):
+        dbapi_connection.set_trace_callback(_statement)
 
-    @event.listens_for(engine, "commit")
-    def _commit(conn):
-        counts[current["request"]]["COMMIT"] += 1
+    def _statement(statement):
+        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+        if verb == "PRAGMA":
+            return  # a new connection's settings, not the request's work
+        name = current["request"]
+        if verb == "COMMIT":
+            counts[name]["COMMIT"] += 1
+            return
+        if verb in ("BEGIN", "ROLLBACK"):
+            return
+        counts[name][verb if verb in ("SELECT", "INSERT", "UPDATE", "DELETE") else "other"] += 1
+        if VERBOSE:
+            statements.append((name, " ".join(statement.split())[:160]))
+
+    engine.dispose()  # connections opened before the listener (create_app's) reopen with the trace
 
     import logging
 
