@@ -8,7 +8,7 @@ for the client; `silent` is prompt=none, where a failing check's own error goes 
 import functools
 
 from flask import abort, current_app, g, redirect, session, url_for
-from sqlalchemy import and_, bindparam, exists, false, select
+from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.orm import lazyload
 from werkzeug.routing import BuildError
 
@@ -27,16 +27,26 @@ def _policy(user):
     return mfa_override() or user.tenant.mfa
 
 
+@functools.cache
+def _rows_statement():
+    """(the user consented to the app, the user has an Authenticator account), built once (see _flow_with_account).
+
+    Without an app (client_id None) `client_id = NULL` matches no consent.
+    """
+    consent = exists().where(Consent.user_id == bindparam("user_id"), Consent.client_id == bindparam("client_id"))
+    authenticator = exists().where(AuthenticatorAccount.user_id == bindparam("user_id"))
+    return select(consent, authenticator)
+
+
 def _rows(user_id, client_id):
     """(the user consented to the app, the user's app has an account): one query, once per request and user."""
     cache = g.setdefault("journey_rows", {})
     key = (user_id, client_id)
     if key not in cache:
-        consent = exists().where(Consent.user_id == user_id, Consent.client_id == client_id) if client_id else false()
-        authenticator = exists().where(AuthenticatorAccount.user_id == user_id)
-        # No autoflush: a consent given in this flow is in its state; what waits to be written can wait for the commit.
-        with db.session.no_autoflush:
-            cache[key] = tuple(db.session.execute(select(consent, authenticator)).one())
+        # On the connection, so no autoflush: a consent given in this flow is in its state; what waits to be
+        # written can wait for the commit.
+        row = db.session.connection().execute(_rows_statement(), {"user_id": user_id, "client_id": client_id}).one()
+        cache[key] = (bool(row[0]) and client_id is not None, bool(row[1]))
     return cache[key]
 
 
