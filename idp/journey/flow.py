@@ -116,15 +116,16 @@ def load_flow(flow_id):
 ENTERING = {}
 
 
-def go_next(flow, arriving=True):
+def go_next(flow, arriving=True, evaluated=None):
     """Send the browser to the screen the journey needs now, or finish the flow.
 
     Arriving at a screen is recorded here, with the check that names it, in the request that moved the flow
     (so the screen's own GET writes nothing), and does what the screen needs on arrival. `arriving=False`:
-    a GET that only redirects to where the flow already is.
+    a GET that only redirects to where the flow already is. `evaluated`: the (check, screen) `evaluate` gave
+    for the flow as it is now (the screen guard's), not evaluated again.
     """
     account = session_account(flow)
-    check, screen = evaluate(flow, account)
+    check, screen = evaluated or evaluate(flow, account)
     if screen is None:
         return finish(flow, account)
     if arriving:
