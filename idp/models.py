@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import current_app, g, has_app_context
 from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, bindparam, event,
                         inspect, select, update)
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column, relationship
 from sqlalchemy.orm.attributes import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.security import check_password_hash
@@ -375,14 +375,47 @@ class Flow(WithIdFromTheStart, db.Model):
 # whose rows the ORM's flush may have to write first.
 _FLOW_OWN_COLUMNS = frozenset({"browser_id", "client_id", "params", "return_url", "invitation_id", "email", "state",
                                "created_at", "updated_at", "completed_at"})
+_FLOW_INSERT = Flow.__table__.insert()
 _FLOW_UPDATE = Flow.__table__.update().where(Flow.__table__.c.id == bindparam("flow_id"))
 
 
+def _written_rows(flow, state):
+    """True when the rows a new flow points to (its user, its tenant) are written already: no flush orders it."""
+    for relation, column in (("user", "user_id"), ("tenant", "tenant_id")):
+        if relation in state.dict:
+            row = state.dict[relation]
+            if row is None or not inspect(row).persistent or row.id != state.dict.get(column):
+                return False
+    return True
+
+
+def _insert_flow(session, flow, state):
+    """INSERT a new flow, every column as the ORM sends it (defaults computed here), and make it persistent."""
+    values = {}
+    for column in Flow.__table__.columns:
+        if column.key in state.dict:
+            values[column.key] = state.dict[column.key]
+        elif column.default is not None:
+            values[column.key] = column.default.arg(None) if column.default.is_callable else column.default.arg
+        else:
+            values[column.key] = None
+    session.connection().execute(_FLOW_INSERT, values)
+    session.expunge(flow)
+    state.dict.update(values)
+    make_transient_to_detached(flow)  # as if loaded: every column committed
+    session.add(flow)
+
+
 @event.listens_for(Session, "before_flush")
-def _update_flows(session, flush_context, instances):
-    """Write each flow whose own columns changed with one Core UPDATE, the one the ORM's flush would send (the
-    changed columns and updated_at), and mark it clean: the flush's unit of work costs more than the statement,
-    and a flow changes in most journey requests. Anything else changed on a flow is left to the flush."""
+def _write_flows(session, flush_context, instances):
+    """Write each new flow, and each flow whose own columns changed, with one Core statement, the one the ORM's
+    flush would send (an UPDATE: the changed columns and updated_at), and mark it clean: the flush's unit of work
+    costs more than the statement, and most journey requests make or change their flow. A new flow whose user is
+    not written yet, or anything else changed on a flow, is left to the flush."""
+    for flow in [row for row in session.new if type(row) is Flow]:
+        state = inspect(flow)
+        if _written_rows(flow, state):
+            _insert_flow(session, flow, state)
     for flow in session.dirty:
         if type(flow) is not Flow:
             continue
