@@ -380,7 +380,9 @@ _FLOW_UPDATE = Flow.__table__.update().where(Flow.__table__.c.id == bindparam("f
 
 
 def _written_rows(flow, state):
-    """True when the rows a new flow points to (its user, its tenant) are written already: no flush orders it."""
+    """True when a new flow has its id and the rows it points to (its user, its tenant) are written already."""
+    if state.dict.get("id") is None:
+        return False
     for relation, column in (("user", "user_id"), ("tenant", "tenant_id")):
         if relation in state.dict:
             row = state.dict[relation]
@@ -393,8 +395,10 @@ def _insert_flow(session, flow, state):
     """INSERT a new flow, every column as the ORM sends it (defaults computed here), and make it persistent."""
     values = {}
     for column in Flow.__table__.columns:
-        if column.key in state.dict:
-            values[column.key] = state.dict[column.key]
+        value = state.dict.get(column.key)
+        # As the flush: a column left None gets its default, unless its type writes None (JSON's null).
+        if value is not None or (column.key in state.dict and column.type.should_evaluate_none):
+            values[column.key] = value
         elif column.default is not None:
             values[column.key] = column.default.arg(None) if column.default.is_callable else column.default.arg
         else:
@@ -431,6 +435,7 @@ def _write_flows(session, flush_context, instances):
             if rows != 1:
                 raise StaleDataError(f"UPDATE statement on table 'flow' expected to update 1 row(s); {rows} were matched.")
             state.dict["updated_at"] = values["updated_at"]
+        # What the flush does to a row it wrote (no public call marks a persistent row clean).
         state._commit_all(state.dict, session.identity_map)
 
 

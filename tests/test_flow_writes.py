@@ -34,6 +34,18 @@ def test_new_and_changed_flows_are_written_and_clean(app):
         assert db.session.get(Flow, flow.id).get("kmsi") is True
 
 
+def test_a_new_flow_gets_the_defaults_the_flush_gave(app):
+    with app.app_context():
+        tenant = db.session.scalars(select(Tenant)).first()
+        flow = Flow(browser_id="b4", tenant_id=tenant.id, params=None, email=None)
+        db.session.add(flow)
+        db.session.commit()
+        row = _row(flow.id)
+        # A JSON column set to None is JSON's null; one left unset, or another column set to None, its default.
+        assert (row.params, row.state, row.email, row.client_id) == (None, {}, None, None)
+        assert row.created_at is not None and (flow.params, flow.state) == (None, {})
+
+
 def test_a_flow_with_a_user_not_written_yet_gets_its_user(app):
     with app.app_context():
         tenant = db.session.scalars(select(Tenant)).first()
