@@ -7,8 +7,11 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select, update
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, bindparam, event,
+                        inspect, select, update)
+from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column, relationship
+from sqlalchemy.orm.attributes import NO_VALUE
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.security import check_password_hash
 
 from . import clock, stamps
@@ -383,6 +386,74 @@ class Flow(WithIdFromTheStart, db.Model):
 
     def drop(self, *keys):
         self.state = {k: v for k, v in (self.state or {}).items() if k not in keys}
+
+
+# A flow's own columns: what the journey changes (state, completed_at, …). Not its id, nor its user or tenant,
+# whose rows the ORM's flush may have to write first.
+_FLOW_OWN_COLUMNS = frozenset({"browser_id", "client_id", "params", "return_url", "invitation_id", "email", "state",
+                               "created_at", "updated_at", "completed_at"})
+_FLOW_INSERT = Flow.__table__.insert()
+_FLOW_UPDATE = Flow.__table__.update().where(Flow.__table__.c.id == bindparam("flow_id"))
+
+
+def _written_rows(flow, state):
+    """True when a new flow has its id and the rows it points to (its user, its tenant) are written already."""
+    if state.dict.get("id") is None:
+        return False
+    for relation, column in (("user", "user_id"), ("tenant", "tenant_id")):
+        if relation in state.dict:
+            row = state.dict[relation]
+            if row is None or not inspect(row).persistent or row.id != state.dict.get(column):
+                return False
+    return True
+
+
+def _insert_flow(session, flow, state):
+    """INSERT a new flow, every column as the ORM sends it (defaults computed here), and make it persistent."""
+    values = {}
+    for column in Flow.__table__.columns:
+        value = state.dict.get(column.key)
+        # As the flush: a column left None gets its default, unless its type writes None (JSON's null).
+        if value is not None or (column.key in state.dict and column.type.should_evaluate_none):
+            values[column.key] = value
+        elif column.default is not None:
+            values[column.key] = column.default.arg(None) if column.default.is_callable else column.default.arg
+        else:
+            values[column.key] = None
+    session.connection().execute(_FLOW_INSERT, values)
+    session.expunge(flow)
+    state.dict.update(values)
+    make_transient_to_detached(flow)  # as if loaded: every column committed
+    session.add(flow)
+
+
+@event.listens_for(Session, "before_flush")
+def _write_flows(session, flush_context, instances):
+    """Write each new flow, and each flow whose own columns changed, with one Core statement, the one the ORM's
+    flush would send (an UPDATE: the changed columns and updated_at), and mark it clean: the flush's unit of work
+    costs more than the statement, and most journey requests make or change their flow. A new flow whose user is
+    not written yet, or anything else changed on a flow, is left to the flush."""
+    for flow in [row for row in session.new if type(row) is Flow]:
+        state = inspect(flow)
+        if _written_rows(flow, state):
+            _insert_flow(session, flow, state)
+    for flow in session.dirty:
+        if type(flow) is not Flow:
+            continue
+        state = inspect(flow)
+        original = state.committed_state
+        if state.deleted or not original.keys() <= _FLOW_OWN_COLUMNS or not original.keys() <= state.dict.keys():
+            continue
+        values = {key: state.dict[key] for key, old in original.items()
+                  if old is NO_VALUE or not Flow.__table__.c[key].type.compare_values(old, state.dict[key])}
+        if values:
+            values.setdefault("updated_at", clock.now())
+            rows = session.connection().execute(_FLOW_UPDATE, {**values, "flow_id": flow.id}).rowcount
+            if rows != 1:
+                raise StaleDataError(f"UPDATE statement on table 'flow' expected to update 1 row(s); {rows} were matched.")
+            state.dict["updated_at"] = values["updated_at"]
+        # What the flush does to a row it wrote (no public call marks a persistent row clean).
+        state._commit_all(state.dict, session.identity_map)
 
 
 class FlowEvent(db.Model):

@@ -67,11 +67,11 @@ def screen(screen_id, entering=None):
         @functools.wraps(view)
         def wrapper(flow_id, **kwargs):
             flow = load_flow(flow_id)
-            _, expected = evaluate(flow, session_account(flow))
+            check, expected = evaluate(flow, session_account(flow))
             if expected != screen_id:
                 # A later step's URL (or an earlier one, after the back button) resumes where the flow is; a GET
                 # only redirects there (the screen was recorded when the flow reached it).
-                return go_next(flow, arriving=request.method != "GET")
+                return go_next(flow, arriving=request.method != "GET", evaluated=(check, expected))
             return view(flow, **kwargs)
 
         wrapper.screen_id = screen_id

@@ -8,7 +8,7 @@ for the client; `silent` is prompt=none, where a failing check's own error goes 
 import functools
 
 from flask import abort, current_app, g, redirect, session, url_for
-from sqlalchemy import and_, bindparam, exists, false, select
+from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.orm import lazyload
 from werkzeug.routing import BuildError
 
@@ -27,16 +27,26 @@ def _policy(user):
     return mfa_override() or user.tenant.mfa
 
 
+@functools.cache
+def _rows_statement():
+    """(the user consented to the app, the user has an Authenticator account), built once (see _flow_with_account).
+
+    Without an app (client_id None) `client_id = NULL` matches no consent.
+    """
+    consent = exists().where(Consent.user_id == bindparam("user_id"), Consent.client_id == bindparam("client_id"))
+    authenticator = exists().where(AuthenticatorAccount.user_id == bindparam("user_id"))
+    return select(consent, authenticator)
+
+
 def _rows(user_id, client_id):
     """(the user consented to the app, the user's app has an account): one query, once per request and user."""
     cache = g.setdefault("journey_rows", {})
     key = (user_id, client_id)
     if key not in cache:
-        consent = exists().where(Consent.user_id == user_id, Consent.client_id == client_id) if client_id else false()
-        authenticator = exists().where(AuthenticatorAccount.user_id == user_id)
-        # No autoflush: a consent given in this flow is in its state; what waits to be written can wait for the commit.
-        with db.session.no_autoflush:
-            cache[key] = tuple(db.session.execute(select(consent, authenticator)).one())
+        # On the connection, so no autoflush: a consent given in this flow is in its state; what waits to be
+        # written can wait for the commit.
+        row = db.session.connection().execute(_rows_statement(), {"user_id": user_id, "client_id": client_id}).one()
+        cache[key] = (bool(row[0]) and client_id is not None, bool(row[1]))
     return cache[key]
 
 
@@ -106,15 +116,16 @@ def load_flow(flow_id):
 ENTERING = {}
 
 
-def go_next(flow, arriving=True):
+def go_next(flow, arriving=True, evaluated=None):
     """Send the browser to the screen the journey needs now, or finish the flow.
 
     Arriving at a screen is recorded here, with the check that names it, in the request that moved the flow
     (so the screen's own GET writes nothing), and does what the screen needs on arrival. `arriving=False`:
-    a GET that only redirects to where the flow already is.
+    a GET that only redirects to where the flow already is. `evaluated`: the (check, screen) `evaluate` gave
+    for the flow as it is now (the screen guard's), not evaluated again.
     """
     account = session_account(flow)
-    check, screen = evaluate(flow, account)
+    check, screen = evaluated or evaluate(flow, account)
     if screen is None:
         return finish(flow, account)
     if arriving:

@@ -13,6 +13,9 @@ from ..models import FlowEvent
 SECRET_FIELDS = {"passwd", "password", "new-password", "new_password", "otc", "code", "csrf_token",
                  "client_secret", "code_verifier", "refresh_token", "number"}
 
+# Built once: the statement's cache key is then computed once, not at every commit.
+_INSERT = FlowEvent.__table__.insert()
+
 
 def record(flow_id, kind, name, data=None):
     """Add one event to a flow's timeline (written when the surrounding transaction commits)."""
@@ -28,7 +31,7 @@ def write_pending(session=None):
     session = session or db.session()
     rows = session.info.pop("flow_events", None)
     if rows:
-        session.connection().execute(FlowEvent.__table__.insert(), rows)
+        session.connection().execute(_INSERT, rows)
 
 
 @event.listens_for(Session, "before_commit")
