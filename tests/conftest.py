@@ -10,6 +10,7 @@ import pytest
 
 from idp import create_app, seeds
 from idp.testing.server import FAST_HASH, LiveServer, free_port
+from idp.trainer.guide import CHROMIUM
 
 from .pages import Browser
 
@@ -21,6 +22,9 @@ REDIRECT_URI = "http://localhost:8401/auth/callback"
 PUBLIC_CLIENT_ID = "2f1e9d7c-4b3a-4c5d-8e6f-7a8b9c0d1e2f"
 PUBLIC_REDIRECT_URI = "http://localhost:8402/callback"
 PASSWORD = "Demo-2026!"
+# Chromium's flags in every browser test (CHROMIUM is the guide's path; the guide adds rendering flags for its stills).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture
@@ -96,6 +100,23 @@ def live_server(tmp_path):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium under Playwright, launched once per session (i.e. per xdist worker): a test that cannot run
+    fails, never skips. Each test opens its own context (chromium.new_context(...)) and closes it, so no test sees
+    another's cookies or pages, and none pays for starting Playwright and Chromium (a second or more each).
+
+    While it lives, the worker's main thread has Playwright's event loop: another sync_playwright() or asyncio.run()
+    there would fail, so in-process code that needs either runs in a thread of its own."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).is_file(), f"Debian's Chromium is needed at {CHROMIUM} (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

@@ -11,11 +11,8 @@ import yaml
 from ..conftest import CLIENT_ID, CLIENT_SECRET, PASSWORD, REDIRECT_URI, TENANT
 from ..helpers import authorize_url
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "default"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 EMAIL = "navigateur.authenticator@example.fr"
 
 pytestmark = pytest.mark.browser
@@ -38,97 +35,95 @@ def claims(token):
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
-def test_authenticator_proofup_with_the_phone_beside_the_browser(live_server, tmp_path):
+def test_authenticator_proofup_with_the_phone_beside_the_browser(live_server, tmp_path, chromium):
     import playwright.sync_api as sync_api
 
-    assert CHROMIUM.exists(), f"Debian's Chromium is needed at {CHROMIUM} (apt-get install chromium)"
     seed_invited_user(live_server, tmp_path)
     ARTIFACTS.mkdir(exist_ok=True)
     base = live_server.base_url
     path, verifier = authorize_url()
     callbacks = []
 
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            desk = chromium.new_context(viewport={"width": 1000, "height": 860}, locale="fr-FR")
-            pocket = chromium.new_context(viewport={"width": 420, "height": 860}, locale="fr-FR")
+    desk = chromium.new_context(viewport={"width": 1000, "height": 860}, locale="fr-FR")
+    pocket = chromium.new_context(viewport={"width": 420, "height": 860}, locale="fr-FR")
+    try:
+        def client_callback(route):
+            callbacks.append(route.request.url)
+            route.fulfill(status=200, content_type="text/html",
+                          body="<html><body data-screen='client-callback'>Espace Client</body></html>")
 
-            def client_callback(route):
-                callbacks.append(route.request.url)
-                route.fulfill(status=200, content_type="text/html",
-                              body="<html><body data-screen='client-callback'>Espace Client</body></html>")
+        desk.route("http://localhost:8401/**", client_callback)
+        browser, phone = desk.new_page(), pocket.new_page()
+        expect = sync_api.expect
+        expect.set_options(timeout=20_000)
 
-            desk.route("http://localhost:8401/**", client_callback)
-            browser, phone = desk.new_page(), pocket.new_page()
-            expect = sync_api.expect
-            expect.set_options(timeout=20_000)
+        browser.goto(base + path)
+        browser.fill("#i0116", EMAIL)
+        browser.click("#idSIButton9")
+        browser.fill("#i0118", PASSWORD)
+        browser.click("#idSIButton9")
+        expect(browser.locator("body")).to_have_attribute("data-screen", "proofup-interrupt")
+        browser.click("#idSubmit_ProofUp_Redirect")
+        expect(browser.locator("body")).to_have_attribute("data-screen", "proofup-app-intro")
+        browser.click("[data-testid=next]")
+        expect(browser.locator("body")).to_have_attribute("data-screen", "proofup-app-setup")
+        browser.click("[data-testid=next]")
+        expect(browser.locator("body")).to_have_attribute("data-screen", "proofup-app-qr")
+        expect(browser.locator("[data-testid=qr-code]")).to_be_visible()
+        browser.click("text=Impossible de numériser l'image ?")
+        expect(browser.locator("[data-testid=activation-code]")).to_be_visible()
+        browser.screenshot(path=str(ARTIFACTS / "authenticator-1-browser-qr.png"))
 
-            browser.goto(base + path)
-            browser.fill("#i0116", EMAIL)
-            browser.click("#idSIButton9")
-            browser.fill("#i0118", PASSWORD)
-            browser.click("#idSIButton9")
-            expect(browser.locator("body")).to_have_attribute("data-screen", "proofup-interrupt")
-            browser.click("#idSubmit_ProofUp_Redirect")
-            expect(browser.locator("body")).to_have_attribute("data-screen", "proofup-app-intro")
-            browser.click("[data-testid=next]")
-            expect(browser.locator("body")).to_have_attribute("data-screen", "proofup-app-setup")
-            browser.click("[data-testid=next]")
-            expect(browser.locator("body")).to_have_attribute("data-screen", "proofup-app-qr")
-            expect(browser.locator("[data-testid=qr-code]")).to_be_visible()
-            browser.click("text=Impossible de numériser l'image ?")
-            expect(browser.locator("[data-testid=activation-code]")).to_be_visible()
-            browser.screenshot(path=str(ARTIFACTS / "authenticator-1-browser-qr.png"))
+        phone.goto(f"{base}/_emulator/phone/{EMAIL}")
+        expect(phone.locator("body")).to_have_attribute("data-screen", "phone-home")
+        phone.screenshot(path=str(ARTIFACTS / "authenticator-2-phone-home.png"))
+        phone.click("[data-testid=open-authenticator]")
+        phone.click("[data-testid=add-account]")
+        expect(phone.locator("body")).to_have_attribute("data-screen", "phone-add-account")
+        phone.click("[data-testid=work-or-school]")
+        expect(phone.locator("body")).to_have_attribute("data-screen", "phone-account-type")
+        phone.click("[data-testid=scan-qr]")
+        expect(phone.locator("[data-testid=scan-result]")).to_have_text("Compte ajouté avec succès")
+        phone.screenshot(path=str(ARTIFACTS / "authenticator-3-phone-added.png"))
 
-            phone.goto(f"{base}/_emulator/phone/{EMAIL}")
-            expect(phone.locator("body")).to_have_attribute("data-screen", "phone-home")
-            phone.screenshot(path=str(ARTIFACTS / "authenticator-2-phone-home.png"))
-            phone.click("[data-testid=open-authenticator]")
-            phone.click("[data-testid=add-account]")
-            expect(phone.locator("body")).to_have_attribute("data-screen", "phone-add-account")
-            phone.click("[data-testid=work-or-school]")
-            expect(phone.locator("body")).to_have_attribute("data-screen", "phone-account-type")
-            phone.click("[data-testid=scan-qr]")
-            expect(phone.locator("[data-testid=scan-result]")).to_have_text("Compte ajouté avec succès")
-            phone.screenshot(path=str(ARTIFACTS / "authenticator-3-phone-added.png"))
+        # The sign-in page notices the scan by itself (polling) and sends the notification.
+        expect(browser.locator("body")).to_have_attribute("data-screen", "proofup-app-try")
+        number = browser.locator("#idRichContext_DisplaySign").inner_text().strip()
+        assert number.isdigit() and len(number) == 2
 
-            # The sign-in page notices the scan by itself (polling) and sends the notification.
-            expect(browser.locator("body")).to_have_attribute("data-screen", "proofup-app-try")
-            number = browser.locator("#idRichContext_DisplaySign").inner_text().strip()
-            assert number.isdigit() and len(number) == 2
+        # The phone shows the notification by itself too.
+        expect(phone.locator("body")).to_have_attribute("data-screen", "phone-notification")
+        phone.fill("[data-testid=notification-number]", number)
+        phone.screenshot(path=str(ARTIFACTS / "authenticator-4-phone-notification.png"))
+        browser.screenshot(path=str(ARTIFACTS / "authenticator-4-browser-number.png"))
+        phone.click("[data-testid=approve]")
+        expect(phone.locator("[data-testid=notification-result]")).to_have_attribute("data-result", "approved")
 
-            # The phone shows the notification by itself too.
-            expect(phone.locator("body")).to_have_attribute("data-screen", "phone-notification")
-            phone.fill("[data-testid=notification-number]", number)
-            phone.screenshot(path=str(ARTIFACTS / "authenticator-4-phone-notification.png"))
-            browser.screenshot(path=str(ARTIFACTS / "authenticator-4-browser-number.png"))
-            phone.click("[data-testid=approve]")
-            expect(phone.locator("[data-testid=notification-result]")).to_have_attribute("data-result", "approved")
+        expect(browser.locator("body")).to_have_attribute("data-screen", "proofup-app-approved")
+        expect(browser.locator("[data-testid=approved]")).to_contain_text("Notification approuvée")
+        browser.click("[data-testid=next]")
+        expect(browser.locator("body")).to_have_attribute("data-screen", "proofup-success")
+        expect(browser.locator("[data-testid=default-method]")).to_have_text("Microsoft Authenticator")
+        browser.screenshot(path=str(ARTIFACTS / "authenticator-5-browser-success.png"))
+        browser.click("[data-testid=done]")
+        expect(browser.locator("body")).to_have_attribute("data-screen", "kmsi")
+        browser.click("#idSIButton9")
+        expect(browser.locator("body")).to_have_attribute("data-screen", "app-consent")
+        browser.click("#idBtn_Accept")
+        expect(browser.locator("body")).to_have_attribute("data-screen", "client-callback")
 
-            expect(browser.locator("body")).to_have_attribute("data-screen", "proofup-app-approved")
-            expect(browser.locator("[data-testid=approved]")).to_contain_text("Notification approuvée")
-            browser.click("[data-testid=next]")
-            expect(browser.locator("body")).to_have_attribute("data-screen", "proofup-success")
-            expect(browser.locator("[data-testid=default-method]")).to_have_text("Microsoft Authenticator")
-            browser.screenshot(path=str(ARTIFACTS / "authenticator-5-browser-success.png"))
-            browser.click("[data-testid=done]")
-            expect(browser.locator("body")).to_have_attribute("data-screen", "kmsi")
-            browser.click("#idSIButton9")
-            expect(browser.locator("body")).to_have_attribute("data-screen", "app-consent")
-            browser.click("#idBtn_Accept")
-            expect(browser.locator("body")).to_have_attribute("data-screen", "client-callback")
-
-            # Both windows side by side, as a person sees them.
-            phone.goto(f"{base}/_emulator/phone/{EMAIL}/authenticator")
-            expect(phone.locator("[data-testid=totp-code]")).to_have_count(1)
-            shots = [ARTIFACTS / "authenticator-4-browser-number.png", ARTIFACTS / "authenticator-4-phone-notification.png"]
-            images = "".join(f"<img src='data:image/png;base64,{base64.b64encode(s.read_bytes()).decode()}'>" for s in shots)
-            board = chromium.new_page(viewport={"width": 1440, "height": 880})
+        # Both windows side by side, as a person sees them.
+        phone.goto(f"{base}/_emulator/phone/{EMAIL}/authenticator")
+        expect(phone.locator("[data-testid=totp-code]")).to_have_count(1)
+        shots = [ARTIFACTS / "authenticator-4-browser-number.png", ARTIFACTS / "authenticator-4-phone-notification.png"]
+        images = "".join(f"<img src='data:image/png;base64,{base64.b64encode(s.read_bytes()).decode()}'>" for s in shots)
+        with chromium.new_context(viewport={"width": 1440, "height": 880}) as side_by_side:
+            board = side_by_side.new_page()
             board.set_content(f"<body style='margin:0;display:flex;gap:10px;background:#333'>{images}</body>")
             board.screenshot(path=str(ARTIFACTS / "authenticator-side-by-side.png"))
-        finally:
-            chromium.close()
+    finally:
+        desk.close()
+        pocket.close()
 
     assert callbacks, "the client's callback was never reached"
     from urllib.parse import parse_qs, urlsplit

@@ -10,15 +10,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        context = browser.new_context(locale="fr-FR")  # the French screens (Chromium says en-US otherwise)
+def page(chromium):
+    with chromium.new_context(locale="fr-FR") as context:  # the French screens (Chromium says en-US otherwise)
         yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def test_device_code_sign_in_in_a_real_browser(page, idp):

@@ -16,9 +16,6 @@ from ..journey_driver import Person, click, screen_of
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 EMAIL = "camille.durand@example.fr"
 PASSWORD = "Camille-2026!"
 PHONE_NATIONAL = "0698765432"
@@ -89,18 +86,6 @@ def demo(tmp_path):
     demo = Demo(tmp_path / "demo").start()
     yield demo
     demo.stop()
-
-
-@pytest.fixture
-def chromium():
-    """Debian's Chromium under Playwright: a test that cannot run fails (never skips)."""
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), f"Debian's Chromium is needed at {CHROMIUM} (apt-get install chromium)"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 # What this journey checks on its way, besides the screens' order (the driver acts the same on every journey).

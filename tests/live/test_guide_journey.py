@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from ..guide_order import ACCOUNT, BRANCHES, STEP_TWO
 from ..journey_driver import Person, api, click
-from .test_e2e_demo import TILES, Demo, chromium  # noqa: F401 (chromium: a fixture)
+from .test_e2e_demo import TILES, Demo
 
 pytestmark = pytest.mark.browser
 

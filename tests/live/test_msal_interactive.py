@@ -5,16 +5,15 @@ import webbrowser
 
 import msal
 import pytest
-from playwright.sync_api import sync_playwright
 
 from ..conftest import PUBLIC_CLIENT_ID, TENANT
-from .test_spa import ARGS, CHROMIUM, EMAIL, sign_in_on_the_idp
+from .test_spa import EMAIL, sign_in_on_the_idp
 
 pytestmark = pytest.mark.browser
 
 
 def test_acquire_token_interactive_with_a_portless_localhost_redirect_uri(client_libraries_server, monkeypatch,
-                                                                         verify_with_the_emulator_ca):
+                                                                         verify_with_the_emulator_ca, chromium):
     idp = client_libraries_server
     # MSAL opens "a web browser" with Python's webbrowser module: here, the URL goes to the Chromium below.
     opened = queue.Queue()
@@ -34,17 +33,13 @@ def test_acquire_token_interactive_with_a_portless_localhost_redirect_uri(client
     thread.start()
     url = opened.get(timeout=30)
     assert "redirect_uri=http%3A%2F%2Flocalhost%3A" in url
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            page = chromium.new_context(ignore_https_errors=True, locale="fr-FR").new_page()
-            page.goto(url)
-            seen = sign_in_on_the_idp(page, idp, "http://localhost:")
-            assert seen == ["email", "password", "kmsi", "app-consent"]
-            page.wait_for_load_state()
-            assert "Authentication complete" in page.inner_text("body")  # MSAL's own listener answered
-        finally:
-            chromium.close()
+    with chromium.new_context(ignore_https_errors=True, locale="fr-FR") as context:
+        page = context.new_page()
+        page.goto(url)
+        seen = sign_in_on_the_idp(page, idp, "http://localhost:")
+        assert seen == ["email", "password", "kmsi", "app-consent"]
+        page.wait_for_load_state()
+        assert "Authentication complete" in page.inner_text("body")  # MSAL's own listener answered
     thread.join(timeout=30)
     result = results.get("token")
     assert isinstance(result, dict) and "access_token" in result, result

@@ -6,7 +6,6 @@ mail to the Espace Client's dashboard), its step rail and callout changing with 
 gallery opens the presenter view at a screen of part 1, of part 2 and of the phone; the IdP pages may be frameable by
 their own origin only (`frame-ancestors 'self'`, X-Frame-Options SAMEORIGIN) and the view still works."""
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -15,7 +14,7 @@ from playwright.sync_api import expect
 from idp.models import Message, User
 from idp.trainer import start as starting, steps
 
-from .test_e2e_demo import CHROMIUM, CHROMIUM_ARGS, Demo
+from .test_e2e_demo import Demo
 
 EMAIL = "presentation.authenticator@example.fr"
 PASSWORD = "Presentation-Guide-2026!"
@@ -24,18 +23,6 @@ JOURNEY = ["mailbox", "mailbox-message", "email", "signup-password", "signup-pro
            "captcha-intro", "captcha", "tenant-consent", "proofup-interrupt", "proofup-app-intro", "proofup-app-setup",
            "proofup-app-qr", "proofup-app-try", "proofup-app-approved", "proofup-success", "client-connect",
            "app-consent", "client-cgu", "client-dashboard"]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's Chromium under Playwright, once for the module: a test that cannot run fails (never skips)."""
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), f"Debian's Chromium is needed at {CHROMIUM} (apt-get install chromium)"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

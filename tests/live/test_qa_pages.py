@@ -9,16 +9,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page():
-    import playwright.sync_api as playwright
-
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        context = browser.new_context()
-        tab = context.new_page()
-        yield tab
-        context.close()
-        browser.close()
+def page(chromium):
+    with chromium.new_context() as context:
+        yield context.new_page()
 
 
 def start(page, idp):

@@ -31,9 +31,6 @@ from idp.blueprints.screens import SCREENS
 from ..conftest import TENANT_ID, free_port
 expect = sync_api.expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
 PASSWORD = "Capture-2026!"
 INVITED = "ecran.invite@example.fr"
@@ -244,14 +241,14 @@ def walk_the_espace_client(page, camera, espace):
 
 
 @pytest.fixture(scope="module")
-def tour(idp_server, tmp_path_factory):
+def tour(idp_server, tmp_path_factory, chromium):
     """Walk every screen once (see the module's docstring) and return the Camera that saw them."""
     idp_server.scenario = "default"
     idp_server.reset()
-    return walk(idp_server, tmp_path_factory.mktemp("espace-client"))
+    return walk(chromium, idp_server, tmp_path_factory.mktemp("espace-client"))
 
 
-def walk(idp, client_data):
+def walk(chromium, idp, client_data):
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("*.png"):
         old.unlink()
@@ -265,177 +262,179 @@ def walk(idp, client_data):
     idp.create_user(RETURNING, state="mfa_authenticator", password=PASSWORD)
     redeem = idp.invite(INVITED, name="Client Écran")["inviteRedeemUrl"]
 
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+    opened = []
 
-        def desktop():
-            """A desktop browser the camera watches, whose sign-ins land on the stubbed Espace Client."""
-            context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-            camera.watch(context)
-            context.route(CLIENT_APP, client_app)
-            return context
+    def desktop():
+        """A desktop browser the camera watches, whose sign-ins land on the stubbed Espace Client."""
+        context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+        opened.append(context)
+        camera.watch(context)
+        context.route(CLIENT_APP, client_app)
+        return context
 
-        try:
-            desk = desktop()
-            pocket = chromium.new_context(viewport={"width": 420, "height": 860}, locale="fr-FR")
-            camera.watch(pocket)
-            for context in (desk, pocket):
-                context.set_default_timeout(15_000)
+    try:
+        desk = desktop()
+        pocket = chromium.new_context(viewport={"width": 420, "height": 860}, locale="fr-FR")
+        opened.append(pocket)
+        camera.watch(pocket)
+        for context in (desk, pocket):
+            context.set_default_timeout(15_000)
 
-            # --- the emulator's home and the error page ----------------------------------------------------------
-            page = desk.new_page()
-            page.goto(f"{base}/_emulator/")
-            camera.shot(page, "emulator-home")
-            page.goto(authorize(idp, redirect_uri="https://attacker.example/callback"))
-            camera.shot(page, "error")
-            expect(page.locator('[data-testid="error"]')).to_contain_text(
-                "AADSTS50011: The redirect URI 'https://attacker.example/callback' specified")
+        # --- the emulator's home and the error page ----------------------------------------------------------
+        page = desk.new_page()
+        page.goto(f"{base}/_emulator/")
+        camera.shot(page, "emulator-home")
+        page.goto(authorize(idp, redirect_uri="https://attacker.example/callback"))
+        camera.shot(page, "error")
+        expect(page.locator('[data-testid="error"]')).to_contain_text(
+            "AADSTS50011: The redirect URI 'https://attacker.example/callback' specified")
 
-            # --- 1. the invited client: invitation email, sign-up, captcha, Authenticator proof-up ---------------
-            page.goto(f"{base}/_emulator/mailbox?to={quote(INVITED)}")
-            camera.shot(page, "mailbox")
-            click(page, '[data-testid="message-open"]')
-            camera.shot(page, "mailbox-message")
-            read_the_invitation(page, camera)
-            read_the_invitation_without_javascript(chromium, page.url, camera)
-            page.goto(redeem)  # the guide: the invitation opens the sign-in page, where the client types the address
-            camera.shot(page, "email", "email-invitation")
-            page.fill("#i0116", INVITED)
+        # --- 1. the invited client: invitation email, sign-up, captcha, Authenticator proof-up ---------------
+        page.goto(f"{base}/_emulator/mailbox?to={quote(INVITED)}")
+        camera.shot(page, "mailbox")
+        click(page, '[data-testid="message-open"]')
+        camera.shot(page, "mailbox-message")
+        read_the_invitation(page, camera)
+        read_the_invitation_without_javascript(chromium, page.url, camera)
+        page.goto(redeem)  # the guide: the invitation opens the sign-in page, where the client types the address
+        camera.shot(page, "email", "email-invitation")
+        page.fill("#i0116", INVITED)
+        click(page, "#idSIButton9")
+        camera.shot(page, "signup-password")
+        page.fill("#new-password", PASSWORD)
+        click(page, "#idSIButton9")
+        camera.shot(page, "signup-profile")
+        page.select_option("#birth-day", "14")
+        page.select_option("#birth-month", "6")
+        page.fill("#birth-year", "1984")
+        click(page, "#idSIButton9")
+        camera.shot(page, "signup-verify-email")
+        code = idp.last_code(INVITED, channel="email")
+        assert code and len(code) == 4
+        page.fill("#otc", code)
+        click(page, "#idSIButton9")
+        camera.shot(page, "captcha-intro")
+        click(page, "#idSIButton9")
+        camera.shot(page, "captcha")
+        expect(page.locator('[data-testid="captcha-choice"]').first).to_be_attached()
+        # The puzzle is on record; the remaining rounds pass with one click.
+        idp.settings(captcha="auto")
+        while screen_of(page) == "captcha":
             click(page, "#idSIButton9")
-            camera.shot(page, "signup-password")
-            page.fill("#new-password", PASSWORD)
-            click(page, "#idSIButton9")
-            camera.shot(page, "signup-profile")
-            page.select_option("#birth-day", "14")
-            page.select_option("#birth-month", "6")
-            page.fill("#birth-year", "1984")
-            click(page, "#idSIButton9")
-            camera.shot(page, "signup-verify-email")
-            code = idp.last_code(INVITED, channel="email")
-            assert code and len(code) == 4
-            page.fill("#otc", code)
-            click(page, "#idSIButton9")
-            camera.shot(page, "captcha-intro")
-            click(page, "#idSIButton9")
-            camera.shot(page, "captcha")
-            expect(page.locator('[data-testid="captcha-choice"]').first).to_be_attached()
-            # The puzzle is on record; the remaining rounds pass with one click.
-            idp.settings(captcha="auto")
-            while screen_of(page) == "captcha":
-                click(page, "#idSIButton9")
-            camera.shot(page, "tenant-consent")
-            expect(page.locator("body")).to_contain_text("Autorisation demandée par")
-            click(page, "#idBtn_Accept")
-            camera.shot(page, "proofup-interrupt")
-            click(page, "#idSubmit_ProofUp_Redirect")
-            camera.shot(page, "proofup-app-intro")
-            click(page, '[data-testid="next"]')
-            camera.shot(page, "proofup-app-setup")
-            click(page, '[data-testid="next"]')
-            camera.shot(page, "proofup-app-qr")
-            expect(page.locator('[data-testid="qr-code"]')).to_be_visible()
+        camera.shot(page, "tenant-consent")
+        expect(page.locator("body")).to_contain_text("Autorisation demandée par")
+        click(page, "#idBtn_Accept")
+        camera.shot(page, "proofup-interrupt")
+        click(page, "#idSubmit_ProofUp_Redirect")
+        camera.shot(page, "proofup-app-intro")
+        click(page, '[data-testid="next"]')
+        camera.shot(page, "proofup-app-setup")
+        click(page, '[data-testid="next"]')
+        camera.shot(page, "proofup-app-qr")
+        expect(page.locator('[data-testid="qr-code"]')).to_be_visible()
 
-            phone = pocket.new_page()
-            phone.goto(f"{base}/_emulator/phone/{quote(INVITED)}")
-            camera.shot(phone, "phone-home")
-            click(phone, '[data-testid="open-authenticator"]')
-            camera.shot(phone, "phone-authenticator")
-            click(phone, '[data-testid="add-account"]')
-            camera.shot(phone, "phone-add-account")
-            click(phone, '[data-testid="work-or-school"]')
-            camera.shot(phone, "phone-account-type")
-            click(phone, '[data-testid="scan-qr"]')
-            expect(phone.locator('[data-testid="scan-result"]')).to_have_text("Compte ajouté avec succès")
-            camera.shot(phone, "phone-scan")
+        phone = pocket.new_page()
+        phone.goto(f"{base}/_emulator/phone/{quote(INVITED)}")
+        camera.shot(phone, "phone-home")
+        click(phone, '[data-testid="open-authenticator"]')
+        camera.shot(phone, "phone-authenticator")
+        click(phone, '[data-testid="add-account"]')
+        camera.shot(phone, "phone-add-account")
+        click(phone, '[data-testid="work-or-school"]')
+        camera.shot(phone, "phone-account-type")
+        click(phone, '[data-testid="scan-qr"]')
+        expect(phone.locator('[data-testid="scan-result"]')).to_have_text("Compte ajouté avec succès")
+        camera.shot(phone, "phone-scan")
 
-            # The sign-in page and the phone notice the scan by themselves.
-            camera.shot(page, "proofup-app-try")
-            number = page.locator("#idRichContext_DisplaySign").inner_text().strip()
-            expect(phone.locator("body")).to_have_attribute("data-screen", "phone-notification")
-            phone.fill('[data-testid="notification-number"]', number)
-            camera.shot(phone, "phone-notification")
-            click(phone, '[data-testid="approve"]')
-            expect(phone.locator('[data-testid="notification-result"]')).to_have_attribute("data-result", "approved")
-            camera.shot(page, "proofup-app-approved")
-            click(page, '[data-testid="next"]')
-            camera.shot(page, "proofup-success")
-            expect(page.locator('[data-testid="default-method"]')).to_have_text("Microsoft Authenticator")
-            leave(page, '[data-testid="done"]')
-            page.close()
+        # The sign-in page and the phone notice the scan by themselves.
+        camera.shot(page, "proofup-app-try")
+        number = page.locator("#idRichContext_DisplaySign").inner_text().strip()
+        expect(phone.locator("body")).to_have_attribute("data-screen", "phone-notification")
+        phone.fill('[data-testid="notification-number"]', number)
+        camera.shot(phone, "phone-notification")
+        click(phone, '[data-testid="approve"]')
+        expect(phone.locator('[data-testid="notification-result"]')).to_have_attribute("data-result", "approved")
+        camera.shot(page, "proofup-app-approved")
+        click(page, '[data-testid="next"]')
+        camera.shot(page, "proofup-success")
+        expect(page.locator('[data-testid="default-method"]')).to_have_text("Microsoft Authenticator")
+        leave(page, '[data-testid="done"]')
+        page.close()
 
-            # --- 2. a guest with an account, no method yet: another app (TOTP), then SMS -------------------------
-            guest = desktop()
-            page = guest.new_page()
-            page.goto(authorize(idp))
-            sign_in(page, camera, GUEST)  # seeded as having accepted the tenant's consent already
-            camera.shot(page, "proofup-interrupt")
-            click(page, "#idSubmit_ProofUp_Redirect")
-            camera.shot(page, "proofup-app-intro")
-            click(page, '[data-testid="other-authenticator-app"]')
-            camera.shot(page, "proofup-totp-qr")
-            expect(page.locator('[data-testid="qr-code"]')).to_be_visible()
-            click(page, '[data-testid="back"]')
-            camera.shot(page, "proofup-app-intro")
-            click(page, '[data-testid="other-method"]')
-            camera.shot(page, "proofup-method-choice")
-            page.select_option('[data-testid="method"]', "phone")
-            click(page, '[data-testid="confirm"]')
-            camera.shot(page, "proofup-sms-phone")
-            page.fill('[data-testid="phone-number"]', PHONE_NATIONAL)
-            click(page, '[data-testid="next"]')
-            camera.shot(page, "proofup-sms-code")
-            phone.close()  # a new tab: the old one's live update could reload it under our navigation
-            phone = pocket.new_page()
-            phone.goto(f"{base}/_emulator/phone/{PHONE}")
-            camera.shot(phone, "phone-home")
-            click(phone, '[data-testid="open-messages"]')
-            camera.shot(phone, "phone-messages")
-            sms = re.search(r"\b(\d{6})\b", phone.locator('[data-testid="sms"]').first.inner_text()).group(1)
-            page.fill('[data-testid="otc"]', sms)
-            click(page, '[data-testid="next"]')
-            camera.shot(page, "proofup-sms-verified")
-            click(page, '[data-testid="next"]')
-            camera.shot(page, "proofup-success", "proofup-success-sms")
-            guest.close()
+        # --- 2. a guest with an account, no method yet: another app (TOTP), then SMS -------------------------
+        guest = desktop()
+        page = guest.new_page()
+        page.goto(authorize(idp))
+        sign_in(page, camera, GUEST)  # seeded as having accepted the tenant's consent already
+        camera.shot(page, "proofup-interrupt")
+        click(page, "#idSubmit_ProofUp_Redirect")
+        camera.shot(page, "proofup-app-intro")
+        click(page, '[data-testid="other-authenticator-app"]')
+        camera.shot(page, "proofup-totp-qr")
+        expect(page.locator('[data-testid="qr-code"]')).to_be_visible()
+        click(page, '[data-testid="back"]')
+        camera.shot(page, "proofup-app-intro")
+        click(page, '[data-testid="other-method"]')
+        camera.shot(page, "proofup-method-choice")
+        page.select_option('[data-testid="method"]', "phone")
+        click(page, '[data-testid="confirm"]')
+        camera.shot(page, "proofup-sms-phone")
+        page.fill('[data-testid="phone-number"]', PHONE_NATIONAL)
+        click(page, '[data-testid="next"]')
+        camera.shot(page, "proofup-sms-code")
+        phone.close()  # a new tab: the old one's live update could reload it under our navigation
+        phone = pocket.new_page()
+        phone.goto(f"{base}/_emulator/phone/{PHONE}")
+        camera.shot(phone, "phone-home")
+        click(phone, '[data-testid="open-messages"]')
+        camera.shot(phone, "phone-messages")
+        sms = re.search(r"\b(\d{6})\b", phone.locator('[data-testid="sms"]').first.inner_text()).group(1)
+        page.fill('[data-testid="otc"]', sms)
+        click(page, '[data-testid="next"]')
+        camera.shot(page, "proofup-sms-verified")
+        click(page, '[data-testid="next"]')
+        camera.shot(page, "proofup-success", "proofup-success-sms")
+        guest.close()
 
-            # --- 3. a returning Authenticator user: push, another way, TOTP, KMSI, consent, account picker -------
-            back = desktop()
-            page = back.new_page()
-            page.goto(authorize(idp))
-            sign_in(page, camera, RETURNING)
-            camera.shot(page, "mfa-push")
-            expect(page.locator("#idRichContext_DisplaySign")).to_have_text(re.compile(r"^\s*\d{2}\s*$"))
-            click(page, '[data-testid="signInAnotherWay"]')
-            camera.shot(page, "mfa-method-choice")
-            click(page, '[data-value="PhoneAppOTP"]')
-            camera.shot(page, "mfa-otp")
-            page.fill("#idTxtBx_SAOTCC_OTC", idp.totp(RETURNING))
-            click(page, "#idSubmit_SAOTCC_Continue")
-            camera.shot(page, "kmsi")
-            click(page, "#idSIButton9")
-            camera.shot(page, "app-consent")
-            expect(page.locator("body")).to_contain_text("Espace Client")
-            leave(page, "#idBtn_Accept")
-            page.goto(authorize(idp, prompt="select_account"))
-            camera.shot(page, "account-picker")
-            expect(page.locator(f'[data-testid="account-tile"][data-upn="{RETURNING}"]')).to_have_count(1)
-            back.close()
+        # --- 3. a returning Authenticator user: push, another way, TOTP, KMSI, consent, account picker -------
+        back = desktop()
+        page = back.new_page()
+        page.goto(authorize(idp))
+        sign_in(page, camera, RETURNING)
+        camera.shot(page, "mfa-push")
+        expect(page.locator("#idRichContext_DisplaySign")).to_have_text(re.compile(r"^\s*\d{2}\s*$"))
+        click(page, '[data-testid="signInAnotherWay"]')
+        camera.shot(page, "mfa-method-choice")
+        click(page, '[data-value="PhoneAppOTP"]')
+        camera.shot(page, "mfa-otp")
+        page.fill("#idTxtBx_SAOTCC_OTC", idp.totp(RETURNING))
+        click(page, "#idSubmit_SAOTCC_Continue")
+        camera.shot(page, "kmsi")
+        click(page, "#idSIButton9")
+        camera.shot(page, "app-consent")
+        expect(page.locator("body")).to_contain_text("Espace Client")
+        leave(page, "#idBtn_Accept")
+        page.goto(authorize(idp, prompt="select_account"))
+        camera.shot(page, "account-picker")
+        expect(page.locator(f'[data-testid="account-tile"][data-upn="{RETURNING}"]')).to_have_count(1)
+        back.close()
 
-            # --- the emulator's pages once journeys exist: the home, a journey's recording, the phones' index -----
-            page = pocket.new_page()
-            page.goto(f"{base}/_emulator/phone/")
-            camera.shot(page, "phone-index")
-            page.close()
-            page = desktop().new_page()
-            page.goto(f"{base}/_emulator/")
-            camera.shot(page, "emulator-home", "emulator-home-journeys")
-            click(page, '[data-testid="journey"] a')
-            camera.shot(page, "emulator-journey")
-            page.context.close()
+        # --- the emulator's pages once journeys exist: the home, a journey's recording, the phones' index -----
+        page = pocket.new_page()
+        page.goto(f"{base}/_emulator/phone/")
+        camera.shot(page, "phone-index")
+        page.close()
+        page = desktop().new_page()
+        page.goto(f"{base}/_emulator/")
+        camera.shot(page, "emulator-home", "emulator-home-journeys")
+        click(page, '[data-testid="journey"] a')
+        camera.shot(page, "emulator-journey")
+        page.context.close()
 
-            visit_the_espace_client(chromium, camera, idp, client_data)
-        finally:
-            chromium.close()
+        visit_the_espace_client(chromium, camera, idp, client_data)
+    finally:
+        for context in opened:  # those the walk has not closed, if it stopped on the way
+            context.close()
     camera.seconds = time.monotonic() - started
     return camera
 

@@ -8,14 +8,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from .. import jslibs
 from ..conftest import PASSWORD, TENANT
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 SPA_CLIENT_ID = "5b8e2d1f-3c4a-4f6b-9a7d-1e2c3b4a5d6e"
 SPA_FILES = Path(__file__).parents[1] / "spa"
 EMAIL = "client.demo@example.fr"
@@ -46,14 +42,6 @@ def spa(client_libraries_server, tmp_path_factory):
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def sign_in_on_the_idp(page, idp, back_to):
