@@ -41,6 +41,11 @@ def has_writes(session):
         return True
     if any(session.is_modified(row) for row in session.dirty):
         return True
+    return holds_writes(session)
+
+
+def holds_writes(session):
+    """True when the session's transaction has sent a write to the database (and so holds its write locks)."""
     return session.in_transaction() and bool(session.connection().info.get("wrote"))
 
 

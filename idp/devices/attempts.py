@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, or_, select, update
 
 from .. import clock
+from ..database import holds_writes
 from ..extensions import db
 from ..models import AttemptCounter
 
@@ -83,11 +84,10 @@ def _insert(table, dialect):
     return insert(table)
 
 
-def _ensure(subject, kind):
+def _ensure(subject, kind, connection):
     """Create the counter row if it is missing; two requests doing it at once leave one row."""
-    dialect = db.session.get_bind().dialect.name
-    db.session.execute(_insert(AttemptCounter.__table__, dialect).values(subject=subject, kind=kind, failures=0,
-                                                                         cooldowns=0)
+    connection.execute(_insert(AttemptCounter.__table__, connection.dialect.name)
+                       .values(subject=subject, kind=kind, failures=0, cooldowns=0)
                        .on_conflict_do_nothing(index_elements=["subject", "kind"]))
 
 
@@ -108,58 +108,91 @@ def _taking(dialect):
             .returning(table.c.failures, table.c.cooldowns))
 
 
-def _take(subject, kind, rule, now):
+def _take(subject, kind, rule, now, connection):
     """Take one place in a subject's count; the last place starts the next cool-down. Returns a Place."""
     table = AttemptCounter.__table__
     if rule.tries < 1:
-        _ensure(subject, kind)  # a count with no place at all: its row, and every check refused
+        _ensure(subject, kind, connection)  # a count with no place at all: its row, and every check refused
         taken = None
     else:
-        taken = db.session.connection().execute(
-            _taking(db.session.get_bind().dialect.name),
-            {"s": subject, "k": kind, "tries": rule.tries, "now": now}).first()
+        taken = connection.execute(_taking(connection.dialect.name),
+                                   {"s": subject, "k": kind, "tries": rule.tries, "now": now}).first()
     if taken is None:
-        until = db.session.scalar(select(table.c.locked_until).where(table.c.subject == subject,
-                                                                        table.c.kind == kind))
+        until = connection.scalar(select(table.c.locked_until).where(table.c.subject == subject,
+                                                                      table.c.kind == kind))
         return Place(False, locked_until=until if until and until > now else None)
     failures, cooldowns = taken
     if failures >= rule.tries:
         # This request holds the last place: the cool-down starts now, whatever its answer turns out to be
         # (a right one ends it), so that no other request can be checked meanwhile.
         until = now + rule.first_cooldown * GROWTH[min(cooldowns or 0, len(GROWTH) - 1)]
-        db.session.execute(update(table).where(table.c.subject == subject, table.c.kind == kind)
+        connection.execute(update(table).where(table.c.subject == subject, table.c.kind == kind)
                            .values(failures=0, cooldowns=(cooldowns or 0) + 1, locked_until=until))
         return Place(True, failures=failures, locked_until=until)
     return Place(True, failures=failures)
 
 
-def take(kind, subject_list):
+def take(kind, subject_list, own_transaction=False):
     """Ask to check (or send) once for these subjects; the place is taken before anything is compared.
 
     Refused when any subject is cooling down or has no place left; a refusal gives back the places taken.
+    own_transaction: count in a transaction of its own, committed before the caller compares, when the request's
+    transaction has sent no write yet (it would hold the locks the count needs; see check_password).
     """
+    engine = _own_engine() if own_transaction and not holds_writes(db.session()) else None
+    if engine is not None:
+        with engine.begin() as connection:
+            return _take_all(kind, subject_list, connection)
+    return _take_all(kind, subject_list, db.session.connection())
+
+
+_OWN_ENGINES = {}  # database URI -> an engine without a pool, for the counts taken in their own transaction
+
+
+def _own_engine():
+    """An engine of its own (no pool) for a count in its own transaction, or None for an in-memory database.
+
+    Not the app's pool: a request holding one of its connections must never wait for a second one (a pool
+    full of such requests would wait for ever).
+    """
+    uri = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite") and (":memory:" in uri or "mode=memory" in uri or uri.rstrip("/") == "sqlite:"):
+        return None
+    engine = _OWN_ENGINES.get(uri)
+    if engine is None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        options = dict(current_app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        for pooling in ("pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping", "poolclass"):
+            options.pop(pooling, None)
+        engine = _OWN_ENGINES[uri] = create_engine(uri, poolclass=NullPool, **options)
+    return engine
+
+
+def _take_all(kind, subject_list, connection):
     rule = limit(kind)
     now = clock.now()
     taken = []
     result = Place(True)
     for subject in subject_list:
-        place = _take(subject, kind, rule, now)
+        place = _take(subject, kind, rule, now, connection)
         if not place.allowed:
             for earlier in taken:
-                give_back(kind, [earlier])
+                give_back(kind, [earlier], connection)
             return place
         taken.append(subject)
         if place.failures >= result.failures:
             result = Place(True, failures=place.failures, locked_until=place.locked_until or result.locked_until)
-    # Counted in this request's transaction, committed with its other writes (idp.database.commit_request): the
-    # UPDATE … RETURNING keeps the counter's row locked until then, so racing requests queue on it.
+    # The UPSERT … RETURNING keeps the counter's row locked until its transaction ends (the request's, committed
+    # with its other writes by idp.database.commit_request, or its own), so racing requests queue on it.
     return result
 
 
-def give_back(kind, subject_list):
+def give_back(kind, subject_list, connection=None):
     """Return a place that compared nothing (a code that had expired, or none was waiting)."""
     table = AttemptCounter.__table__
-    db.session.execute(update(table).where(table.c.subject.in_(subject_list), table.c.kind == kind,
+    (connection or db.session).execute(update(table).where(table.c.subject.in_(subject_list), table.c.kind == kind,
                                            table.c.failures > 0).values(failures=table.c.failures - 1))
 
 
@@ -247,7 +280,10 @@ def check_password(user, typed):
     if user.is_locked():
         return "locked"
     subject_list = subjects(user=user)
-    place = take("password", subject_list)
+    # The try is counted, and committed, before the password is compared: a counted try then survives whatever
+    # happens to the request afterwards, and the database's write lock (SQLite has one) is not held through the
+    # password hash (scrypt by default, tens of milliseconds) but only for the count.
+    place = take("password", subject_list, own_transaction=True)
     if not place.allowed:
         if place.locked_until is not None:
             user.locked_until = place.locked_until

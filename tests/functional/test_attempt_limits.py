@@ -3,6 +3,8 @@ concurrent requests, cool-downs that grow, a TOTP code accepted once."""
 import threading
 from datetime import timedelta
 
+import pytest
+
 
 from idp import clock
 from idp.devices import attempts, otp
@@ -250,3 +252,25 @@ def test_idle_counts_are_purged_but_not_while_cooling_down(app):
         purge(now)
         db.session.commit()
         assert sorted(db.session.scalars(db.select(AttemptCounter.subject))) == ["user:cooling", "user:recent"]
+
+
+def test_a_password_try_is_counted_and_kept_before_the_password_is_compared(app, browser, monkeypatch):
+    """The try is committed on its own: a request that fails after counting it (here the comparison itself)
+    cannot take it back, and the write lock is not held through the password hash."""
+    from idp.models import AttemptCounter
+
+    page = browser.get(authorize_url(login_hint="client.demo@example.fr")[0])
+    assert page.screen == "password"
+
+    def broken(self, typed):
+        raise RuntimeError("the comparison failed")
+
+    monkeypatch.setattr(User, "check_password", broken)
+    failed = browser.submit(page, {"passwd": "anything"}, button="idSIButton9")
+    assert failed.status == 500  # the request's own writes are rolled back (idp.database.commit_request)
+    with app.app_context():
+        db.session.remove()
+        user = db.session.scalar(db.select(User).where(User.email == "client.demo@example.fr"))
+        counter = db.session.scalar(db.select(AttemptCounter).where(AttemptCounter.subject == f"user:{user.id}",
+                                                                    AttemptCounter.kind == "password"))
+        assert counter is not None and counter.failures == 1
