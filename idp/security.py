@@ -100,10 +100,16 @@ class AllowedHosts:
     def __init__(self, wsgi_app, config):
         self.wsgi_app = wsgi_app
         self.config = config
+        self.allowed = {}  # Host header -> allowed: the answer for a host never changes while the app runs
 
     def __call__(self, environ, start_response):
         host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
-        if host_allowed(host, self.config):
+        allowed = self.allowed.get(host)
+        if allowed is None:
+            allowed = host_allowed(host, self.config)
+            if len(self.allowed) < 256:  # any Host a client sends: a bound, not a cache of everything
+                self.allowed[host] = allowed
+        if allowed:
             return self.wsgi_app(environ, start_response)
         message = (f"Host {host[:100]!r} is not one this emulator answers for. Allowed: the loopback names "
                    "(localhost, 127.0.0.1, [::1], *.localhost), the host of IDP_BASE_URL, the --host address, "
