@@ -5,8 +5,11 @@ database (the "tenants" and "keys" versions, idp.stamps), so a WSGI layer in fro
 requests with the bytes Flask produced the first time for the same URL, host, scheme and versions. Anything
 else goes through Flask untouched.
 """
+import functools
+import os
 import re
 import threading
+import time
 
 from sqlalchemy import event
 
@@ -15,6 +18,7 @@ from ..extensions import db
 
 PUBLISHED = re.compile(r"^/[^/]+/(?:v2\.0/\.well-known/openid-configuration|discovery/(?:v2\.0/)?keys)$")
 MAX_ENTRIES = 256
+RECHECK_SECONDS = 1.0  # the longest an unchanged database file goes without its versions read again
 
 
 class PublishedDocuments:
@@ -33,8 +37,45 @@ class PublishedDocuments:
         self.lock = threading.Lock()
 
     def version(self):
-        """The versions the documents depend on: one small query (no session, no app context); None if the
-        database does not answer (Flask then answers as for any request)."""
+        """The versions the documents depend on; None if the database does not answer (Flask then answers)."""
+        files = self.files_state()
+        known = getattr(self.local, "known", None)
+        now = time.monotonic()
+        if files is not None and known is not None and known[0] == files and now - known[1] < RECHECK_SECONDS:
+            return known[2]
+        versions = self.read_versions()
+        self.local.known = (files, now, versions) if versions is not None and files is not None else None
+        return versions
+
+    def files_state(self):
+        """For an SQLite database in WAL mode, the (mtime, size) of its file and its write-ahead log, else None.
+
+        Every commit, from any process on this database, writes to the log: while neither file changed, no
+        version can have changed, and the query (which, with the server's threads, cost a fifth of a discovery
+        request) is not needed. At most RECHECK_SECONDS pass between two queries all the same, should a commit
+        land in the same clock tick as a log restarted from its beginning (same size, same mtime).
+        """
+        path = self.database_path
+        if path is None:
+            return None
+        try:
+            main, log = os.stat(path), os.stat(path + "-wal")
+        except OSError:
+            return None
+        return main.st_mtime_ns, main.st_size, log.st_mtime_ns, log.st_size
+
+    @functools.cached_property
+    def database_path(self):
+        """The SQLite file's path, or None (PostgreSQL, or a database in memory)."""
+        uri = self.app.config.get("SQLALCHEMY_DATABASE_URI", "")
+        prefix = "sqlite:///"
+        if not uri.startswith(prefix) or "memory" in uri:
+            return None
+        path = uri[len(prefix):].split("?", 1)[0]
+        return path or None
+
+    def read_versions(self):
+        """One small query on this thread's own connection (no session, no app context); None on an error."""
         connection = getattr(self.local, "connection", None)
         try:
             if connection is None:

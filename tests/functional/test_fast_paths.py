@@ -137,3 +137,20 @@ def test_a_connection_closed_twice_closes_its_lock_file_once(tmp_path):
     connection.close()
     connection.close()  # sqlite3 allows it; the lock file's descriptor must not be closed again
     assert connection.write_lock.fd is None
+
+
+def test_jwks_follows_a_key_rotation_by_another_process_at_once(app, client):
+    """The published layer reads the versions again when the database's files changed (idp.oidc.published)."""
+    import os
+    import subprocess
+    import sys
+
+    before = client.get(KEYS).json["keys"]
+    assert client.get(KEYS).json["keys"] == before  # replayed, the database's files unchanged
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "CLIENT_"))}
+    env["IDP_DATA_DIR"] = app.config["IDP_DATA_DIR"]
+    rotated = subprocess.run([sys.executable, "-m", "idp.cli", "keys", "rotate"], env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert rotated.returncode == 0, rotated.stderr
+    after = client.get(KEYS).json["keys"]
+    assert len(after) == len(before) + 1
