@@ -19,13 +19,11 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from .extensions import db
-
-WRITES = ("insert", "update", "delete", "replace")
-
+from .sqlite import writes
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_write(conn, cursor, statement, parameters, context, executemany):
-    if statement.lstrip()[:7].lower().startswith(WRITES):
+    if writes(statement):
         conn.info["wrote"] = True
 
 
@@ -72,12 +70,12 @@ def init_app(app):
     app.after_request(commit_request)
 
 
-def dialect_insert(model, dialect=None):
-    """The INSERT construct of the session's dialect, or of `dialect` (the one that knows ON CONFLICT).
+def dialect_insert(model, dialect_name=None):
+    """The INSERT construct of the session's dialect, or of the one named (the one that knows ON CONFLICT).
 
     Imported when first used: a server on SQLite never loads the PostgreSQL dialect (cold start).
     """
-    name = (dialect or db.session.get_bind().dialect).name
+    name = dialect_name or db.session.get_bind().dialect.name
     if name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:

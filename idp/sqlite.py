@@ -16,7 +16,8 @@ WRITES = ("insert", "update", "delete", "replace", "create", "alter", "drop")
 WAIT_SECONDS = 10.0  # past this, the write goes ahead and SQLite's own busy timeout decides
 
 
-def _writes(sql):
+def writes(sql):
+    """Whether a statement writes (data or schema): it needs the write lock, and its transaction a commit."""
     return sql.lstrip()[:7].lower().startswith(WRITES)
 
 
@@ -57,12 +58,12 @@ class WriteLock:
 
 class Cursor(sqlite3.Cursor):
     def execute(self, sql, parameters=()):
-        if _writes(sql):
+        if writes(sql):
             self.connection.write_lock.acquire()
         return super().execute(sql, parameters)
 
     def executemany(self, sql, seq_of_parameters):
-        if _writes(sql):
+        if writes(sql):
             self.connection.write_lock.acquire()
         return super().executemany(sql, seq_of_parameters)
 
@@ -108,12 +109,19 @@ def connection_class(database_path):
     return Connection
 
 
+def database_path(uri):
+    """The file of an SQLite database URI, or None (another database, or an SQLite database in memory)."""
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and uri[len(prefix):] not in ("", ":memory:") and "mode=memory" not in uri:
+        return uri[len(prefix):].split("?", 1)[0]
+    return None
+
+
 def engine_options(uri, options=None):
     """SQLAlchemy engine options for the IdP's database: the queued writers above for a SQLite file."""
     options = dict(options or {})
-    prefix = "sqlite:///"
-    if uri.startswith(prefix) and uri[len(prefix):] not in ("", ":memory:") and "mode=memory" not in uri:
-        path = uri[len(prefix):].split("?", 1)[0]
+    path = database_path(uri)
+    if path is not None:
         connect_args = dict(options.get("connect_args", {}))
         connect_args.setdefault("factory", connection_class(path))
         options["connect_args"] = connect_args

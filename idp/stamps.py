@@ -46,7 +46,7 @@ def bump(name, connection=None):
     from .models import Stamp
 
     target = connection if connection is not None else db.session
-    statement = dialect_insert(Stamp, connection.dialect if connection is not None else None).values(name=name, version=1)
+    statement = dialect_insert(Stamp, connection.dialect.name if connection is not None else None).values(name=name, version=1)
     target.execute(statement.on_conflict_do_update(index_elements=[Stamp.name],
                                                    set_={"version": Stamp.version + 1}))
     if has_app_context():

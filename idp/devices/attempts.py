@@ -23,9 +23,10 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, or_, select, update
 
 from .. import clock
-from ..database import holds_writes
+from ..database import dialect_insert, holds_writes
 from ..extensions import db
 from ..models import AttemptCounter
+from ..sqlite import database_path
 
 # Each cool-down lasts the kind's first cool-down times the next factor: 1, 5, 15, 60 minutes, 4 hours, a day.
 GROWTH = (1, 5, 15, 60, 240, 1440)
@@ -75,18 +76,9 @@ class Place:
     locked_until: object = None
 
 
-def _insert(table, dialect):
-    """The INSERT of the dialect (SQLite's and PostgreSQL's both speak ON CONFLICT)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
-
-
 def _ensure(subject, kind, connection):
     """Create the counter row if it is missing; two requests doing it at once leave one row."""
-    connection.execute(_insert(AttemptCounter.__table__, connection.dialect.name)
+    connection.execute(dialect_insert(AttemptCounter.__table__, connection.dialect.name)
                        .values(subject=subject, kind=kind, failures=0, cooldowns=0)
                        .on_conflict_do_nothing(index_elements=["subject", "kind"]))
 
@@ -99,7 +91,7 @@ def _taking(dialect):
     Built once per dialect: building it cost more than running it.
     """
     table = AttemptCounter.__table__
-    first = _insert(table, dialect).values(subject=bindparam("s"), kind=bindparam("k"), failures=1, cooldowns=0,
+    first = dialect_insert(table, dialect).values(subject=bindparam("s"), kind=bindparam("k"), failures=1, cooldowns=0,
                                   last_at=bindparam("now"))
     free = and_(table.c.failures < bindparam("tries"),
                 or_(table.c.locked_until.is_(None), table.c.locked_until <= bindparam("now")))
@@ -156,7 +148,7 @@ def _own_engine():
     full of such requests would wait for ever).
     """
     uri = current_app.config["SQLALCHEMY_DATABASE_URI"]
-    if uri.startswith("sqlite") and (":memory:" in uri or "mode=memory" in uri or uri.rstrip("/") == "sqlite:"):
+    if uri.startswith("sqlite") and database_path(uri) is None:
         return None
     engine = _OWN_ENGINES.get(uri)
     if engine is None:

@@ -15,6 +15,7 @@ from sqlalchemy import event
 
 from .. import stamps
 from ..extensions import db
+from ..sqlite import database_path
 
 PUBLISHED = re.compile(r"^/[^/]+/(?:v2\.0/\.well-known/openid-configuration|discovery/(?:v2\.0/)?keys)$")
 MAX_ENTRIES = 256
@@ -67,12 +68,7 @@ class PublishedDocuments:
     @functools.cached_property
     def database_path(self):
         """The SQLite file's path, or None (PostgreSQL, or a database in memory)."""
-        uri = self.app.config.get("SQLALCHEMY_DATABASE_URI", "")
-        prefix = "sqlite:///"
-        if not uri.startswith(prefix) or "memory" in uri:
-            return None
-        path = uri[len(prefix):].split("?", 1)[0]
-        return path or None
+        return database_path(self.app.config.get("SQLALCHEMY_DATABASE_URI", ""))
 
     def read_versions(self):
         """One small query on this thread's own connection (no session, no app context); None on an error."""
