@@ -105,26 +105,20 @@ def access_token(user, client, token_scope, context):
 
 def app_token(client, resource):
     """Return a signed app-only access token for `resource` (roles: those assigned to the client for it, no scp)."""
-    now = clock.timestamp()
-    claims = {
-        "aud": resource.audience,
-        "iss": issuer(client.tenant_id),
-        "iat": now,
-        "nbf": now,
-        "exp": now + TOKEN_LIFETIME,
-        "azp": client.client_id,
-        "azpacr": "1" if client.secret_hash else "2",  # 2: a certificate
-        "idtyp": "app",
-        "oid": client.object_id,
-        "sub": client.object_id,
-        "tid": client.tenant_id,
-        "uti": b64url(secrets.token_bytes(16)),
-        "ver": "2.0",
-    }
+    return _sign(app_claims(client, resource, clock.timestamp(), aud=resource.audience, iss=issuer(client.tenant_id),
+                            azp=client.client_id, azpacr="1" if client.secret_hash else "2",  # 2: a certificate
+                            ver="2.0"))
+
+
+def app_claims(client, resource, now, **version_claims):
+    """The claims of an app-only access token, v1.0 or v2.0 alike, with the version's own (`version_claims`:
+    aud, iss, ver, and azp/azpacr or appid/appidacr)."""
+    claims = dict(version_claims, iat=now, nbf=now, exp=now + TOKEN_LIFETIME, idtyp="app", oid=client.object_id,
+                  sub=client.object_id, tid=client.tenant_id, uti=b64url(secrets.token_bytes(16)))
     roles = app_roles(client, resource)
     if roles:  # Microsoft leaves the claim out when the app holds no role on the resource
         claims["roles"] = roles
-    return _sign(claims)
+    return claims
 
 
 def client_info(user):

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from joserfc import jwt
 
 from .. import clock
-from .resources import app_roles
-from .tokens import TOKEN_LIFETIME, b64url, keystore, pairwise_sub
+from .tokens import TOKEN_LIFETIME, app_claims, b64url, keystore, pairwise_sub
 from .urls import v1_issuer
 
 
@@ -113,24 +112,8 @@ def app_token_response(client, resource, v1, auth_method):
     """The v1.0 token response of client credentials: an app-only token whose `roles` are those assigned for it."""
     now = clock.timestamp()
     audience = audience_of(v1, resource)
-    claims = {
-        "aud": audience,
-        "iss": v1_issuer(client.tenant_id),
-        "iat": now,
-        "nbf": now,
-        "exp": now + TOKEN_LIFETIME,
-        "appid": client.client_id,
-        "appidacr": appidacr(auth_method),
-        "idtyp": "app",
-        "oid": client.object_id,
-        "sub": client.object_id,
-        "tid": client.tenant_id,
-        "uti": b64url(secrets.token_bytes(16)),
-        "ver": "1.0",
-    }
-    roles = app_roles(client, resource)
-    if roles:
-        claims["roles"] = roles
+    claims = app_claims(client, resource, now, aud=audience, iss=v1_issuer(client.tenant_id), appid=client.client_id,
+                        appidacr=appidacr(auth_method), ver="1.0")
     return {
         "token_type": "Bearer",
         "expires_in": str(TOKEN_LIFETIME),
