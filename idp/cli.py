@@ -163,6 +163,9 @@ def _shown(host):
 def serve(port, host, use_https, workers, threads, debug, no_smtp, smtp_port, keep_alive, demo, prepared):
     """Run the IdP alone."""
     from .devices import smtp
+    from .serving import hold_collector
+
+    hold_collector()
 
     smtp_port = smtp.port_for(port, smtp_port)
     serve_smtp = smtp.enabled(no_smtp) and smtp_port != 0
@@ -535,6 +538,9 @@ def _supervise(children, stop):
                    "worker, the app is built in the worker only.")
 def client(port, reset, host, use_https, workers, threads, debug, keep_alive, prepared):
     """Run the Espace Client alone; it signs in through CLIENT_AUTHORITY (the local IdP by default)."""
+    from .serving import hold_collector
+
+    hold_collector()
     check_ports([(port, host, "--port", "the Espace Client")])
     _, cert, key = _tls(use_https, host)
     scheme = "https" if use_https else "http"
@@ -583,12 +589,17 @@ def _in_worker(build):
     """The factory of a server whose app is built in its worker: a failure there stops the server (gunicorn's
     "worker failed to boot"), never a worker started again and again."""
     def factory():
+        from .serving import hold_collector, release_collector
+
+        hold_collector()
         try:
-            return build()
+            app = build()
         except SystemExit:  # fail() said why, in one line
             from gunicorn.arbiter import Arbiter
 
             sys.exit(Arbiter.WORKER_BOOT_ERROR)
+        release_collector()
+        return app
 
     return factory
 
