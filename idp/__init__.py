@@ -76,8 +76,9 @@ def create_app(test_config=None):
 
         # Several processes may start at once on an empty database: one creates the schema (and keys), the others wait.
         with startup_lock(db.engine, app.config["IDP_DATA_DIR"]):
-            db.create_all()
-            migrate(db.engine, db.metadata)
+            if not schema_current(db.engine, db.metadata):
+                db.create_all()
+                migrate(db.engine, db.metadata)
             # Shared by every host on this database (idp.oidc.keys); IDP_SECRET_KEY, when set, wins.
             keys.ensure()
             if not app.config.get("SECRET_KEY"):
@@ -89,6 +90,25 @@ def create_app(test_config=None):
 
 # Columns the models no longer have: dropped from older databases, whose NOT NULL would refuse every new row.
 DROPPED_COLUMNS = {"authorization_code": ("client_info",)}
+
+
+def schema_current(engine, metadata):
+    """Whether an SQLite database has every table and column of the models and none of DROPPED_COLUMNS: then
+    create_all and migrate have nothing to do. One query (the usual restart), where they ask table by table."""
+    if engine.dialect.name != "sqlite":
+        return False
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT m.name, p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
+                                          "WHERE m.type = 'table'").all()
+    existing = {}
+    for table, column in rows:
+        existing.setdefault(table, set()).add(column)
+    for table in metadata.tables.values():
+        columns = existing.get(table.name)
+        if columns is None or not columns.issuperset(table.columns.keys()) \
+                or columns.intersection(DROPPED_COLUMNS.get(table.name, ())):
+            return False
+    return True
 
 
 def migrate(engine, metadata):

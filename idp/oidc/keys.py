@@ -40,11 +40,15 @@ def session_secret(data_dir):
     Created once, race-safe; a data folder from an earlier version gives its secret-key file's value, so the
     browsers' cookies stay valid.
     """
+    stored = select(AppSecret.value).where(AppSecret.name == "session")
+    found = db.session.scalar(stored)
+    if found is not None:  # every start but the first: no write
+        return found
     legacy = Path(data_dir) / "secret-key"
     candidate = legacy.read_text().strip() if legacy.is_file() else ""
     _insert_ignoring(AppSecret, name="session", value=candidate or secrets.token_urlsafe(48))
     db.session.commit()
-    return db.session.scalar(select(AppSecret.value).where(AppSecret.name == "session"))
+    return db.session.scalar(stored)
 
 
 class KeyStore:
