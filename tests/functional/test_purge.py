@@ -48,3 +48,19 @@ def test_the_purge_runs_at_most_once_a_minute_per_process(app, client):
     assert client.put("/_emulator/api/clock", json={"offset_seconds": 86400 * 3 + 61}).status_code == 200
     client.get("/_emulator/api/users")
     assert counts(app)["Flow"] == 0
+
+
+def test_discovery_and_jwks_leave_the_purge_to_the_next_request(app, client):
+    """What a server's start waits for (the first discovery) does not wait on a purge: the next request runs it."""
+    from ..conftest import TENANT
+
+    url, _ = authorize_url()
+    for _ in range(3):
+        app.test_client().get(url)
+    assert client.put("/_emulator/api/clock", json={"offset_seconds": 86400 * 3}).status_code == 200
+    for path in (f"/{TENANT}/v2.0/.well-known/openid-configuration", f"/{TENANT}/discovery/v2.0/keys",
+                 f"/{TENANT}/discovery/keys"):
+        assert client.get(path).status_code == 200
+        assert counts(app)["Flow"] == 3
+    client.get("/_emulator/api/users")
+    assert counts(app)["Flow"] == 0
