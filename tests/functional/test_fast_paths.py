@@ -154,3 +154,23 @@ def test_jwks_follows_a_key_rotation_by_another_process_at_once(app, client):
     assert rotated.returncode == 0, rotated.stderr
     after = client.get(KEYS).json["keys"]
     assert len(after) == len(before) + 1
+
+
+def test_url_builders_are_compiled_on_first_use_not_at_start(tmp_path, monkeypatch, app_template):
+    """Cold start: create_app compiles none of werkzeug's url_for builders (two per rule); url_for compiles its rule's
+    once, then calls it."""
+    from flask import url_for
+    from werkzeug.routing import Rule
+
+    from ..conftest import make_app
+
+    compiled = []
+    werkzeugs = Rule._compile_builder
+    monkeypatch.setattr(Rule, "_compile_builder",
+                        lambda rule, append_unknown=True: compiled.append(rule.endpoint) or werkzeugs(rule, append_unknown))
+    for app in make_app(tmp_path, template=app_template):
+        assert compiled == ["static", "static"]  # Flask's own rule, added by Flask() before create_app can choose
+        with app.test_request_context():
+            assert url_for("oauth.discovery", tenant=TENANT) == DISCOVERY
+            assert url_for("oauth.discovery", tenant=TENANT, x="1") == DISCOVERY + "?x=1"
+        assert compiled == ["static", "static", "oauth.discovery"]
