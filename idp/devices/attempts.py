@@ -285,8 +285,9 @@ def check_password(user, typed):
         return "locked"
     if user.check_password(typed):
         succeeded("password", subject_list)
-        user.failed_logins = 0
-        user.locked_until = None
+        if user.failed_logins or user.locked_until is not None:  # else the user's row stays clean: nothing to flush
+            user.failed_logins = 0
+            user.locked_until = None
         return "ok"
     if place.locked_until is not None:
         user.locked_until = place.locked_until
