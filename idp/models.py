@@ -388,72 +388,100 @@ class Flow(WithIdFromTheStart, db.Model):
         self.state = {k: v for k, v in (self.state or {}).items() if k not in keys}
 
 
-# A flow's own columns: what the journey changes (state, completed_at, …). Not its id, nor its user or tenant,
-# whose rows the ORM's flush may have to write first.
-_FLOW_OWN_COLUMNS = frozenset({"browser_id", "client_id", "params", "return_url", "invitation_id", "email", "state",
-                               "created_at", "updated_at", "completed_at"})
-_FLOW_INSERT = Flow.__table__.insert()
-_FLOW_UPDATE = Flow.__table__.update().where(Flow.__table__.c.id == bindparam("flow_id"))
+class _CoreWritten:
+    """How the rows that every sign-in makes or changes are written by one Core statement each (see _write_core).
 
+    `own`: the columns the journey changes (not the id, nor the columns of rows the flush may have to write
+    first); `relations`: relationship -> column, each to be written already; `touched`: set to the time at
+    each UPDATE, as the ORM's onupdate would.
+    """
 
-def _written_rows(flow, state):
-    """True when a new flow has its id and the rows it points to (its user, its tenant) are written already."""
-    if state.dict.get("id") is None:
-        return False
-    for relation, column in (("user", "user_id"), ("tenant", "tenant_id")):
-        if relation in state.dict:
-            row = state.dict[relation]
-            if row is None or not inspect(row).persistent or row.id != state.dict.get(column):
+    def __init__(self, model, own, relations, touched=None):
+        self.model, self.table, self.own, self.relations, self.touched = model, model.__table__, own, relations, touched
+        self.insert = self.table.insert()
+        self.update = self.table.update().where(self.table.c.id == bindparam("row_id"))
+        # An id the database gives (autoincrement) is left out of the INSERT; a flow's is made with the object.
+        self.database_id = not issubclass(model, WithIdFromTheStart)
+
+    def writable(self, state):
+        """True when a new row's id is known (or given by the database) and the rows it points to are written."""
+        if not self.database_id and state.dict.get("id") is None:
+            return False
+        for relation, column in self.relations.items():
+            if state.dict.get(column) is None and self.table.c[column].nullable is False:
                 return False
-    return True
+            if relation in state.dict:
+                row = state.dict[relation]
+                if row is None or not inspect(row).persistent or row.id != state.dict.get(column):
+                    return False
+        return True
+
+    def insert_row(self, session, row, state):
+        """INSERT a new row, every column as the ORM sends it (defaults computed here), and make it persistent."""
+        values = {}
+        for column in self.table.columns:
+            value = state.dict.get(column.key)
+            # As the flush: a column left None gets its default, unless its type writes None (JSON's null).
+            if value is not None or (column.key in state.dict and column.type.should_evaluate_none):
+                values[column.key] = value
+            elif column.default is not None:
+                values[column.key] = column.default.arg(None) if column.default.is_callable else column.default.arg
+            elif not (column.primary_key and self.database_id):
+                values[column.key] = None
+        result = session.connection().execute(self.insert, values)
+        if self.database_id:
+            values["id"] = result.inserted_primary_key[0]
+        session.expunge(row)
+        state.dict.update(values)
+        make_transient_to_detached(row)  # as if loaded: every column committed
+        session.add(row)
+
+    def update_row(self, session, row, state):
+        """UPDATE the own columns that changed, or leave the row to the flush (False) when anything else did."""
+        original = state.committed_state
+        if state.deleted or not original.keys() <= self.own or not original.keys() <= state.dict.keys():
+            return False
+        values = {key: state.dict[key] for key, old in original.items()
+                  if old is NO_VALUE or not self.table.c[key].type.compare_values(old, state.dict[key])}
+        if values:
+            if self.touched:
+                values.setdefault(self.touched, clock.now())
+            rows = session.connection().execute(self.update, {**values, "row_id": row.id}).rowcount
+            if rows != 1:
+                raise StaleDataError(f"UPDATE statement on table '{self.table.name}' expected to update 1 row(s); "
+                                     f"{rows} were matched.")
+            state.dict.update(values)
+        # What the flush does to a row it wrote (no public call marks a persistent row clean).
+        state._commit_all(state.dict, session.identity_map)
+        return True
 
 
-def _insert_flow(session, flow, state):
-    """INSERT a new flow, every column as the ORM sends it (defaults computed here), and make it persistent."""
-    values = {}
-    for column in Flow.__table__.columns:
-        value = state.dict.get(column.key)
-        # As the flush: a column left None gets its default, unless its type writes None (JSON's null).
-        if value is not None or (column.key in state.dict and column.type.should_evaluate_none):
-            values[column.key] = value
-        elif column.default is not None:
-            values[column.key] = column.default.arg(None) if column.default.is_callable else column.default.arg
-        else:
-            values[column.key] = None
-    session.connection().execute(_FLOW_INSERT, values)
-    session.expunge(flow)
-    state.dict.update(values)
-    make_transient_to_detached(flow)  # as if loaded: every column committed
-    session.add(flow)
+_CORE_WRITTEN = {
+    spec.model: spec for spec in (
+        _CoreWritten(Flow, frozenset({"browser_id", "client_id", "params", "return_url", "invitation_id", "email",
+                                      "state", "created_at", "updated_at", "completed_at"}),
+                     {"user": "user_id", "tenant": "tenant_id"}, touched="updated_at"),
+        _CoreWritten(SessionAccount, frozenset({"sid", "signed_in", "auth_time", "mfa_at", "mfa_registered_at", "amr",
+                                                "kmsi", "last_used_at"}),
+                     {"user": "user_id", "browser": "browser_id"}),
+    )
+}
 
 
 @event.listens_for(Session, "before_flush")
-def _write_flows(session, flush_context, instances):
-    """Write each new flow, and each flow whose own columns changed, with one Core statement, the one the ORM's
-    flush would send (an UPDATE: the changed columns and updated_at), and mark it clean: the flush's unit of work
-    costs more than the statement, and most journey requests make or change their flow. A new flow whose user is
-    not written yet, or anything else changed on a flow, is left to the flush."""
-    for flow in [row for row in session.new if type(row) is Flow]:
-        state = inspect(flow)
-        if _written_rows(flow, state):
-            _insert_flow(session, flow, state)
-    for flow in session.dirty:
-        if type(flow) is not Flow:
-            continue
-        state = inspect(flow)
-        original = state.committed_state
-        if state.deleted or not original.keys() <= _FLOW_OWN_COLUMNS or not original.keys() <= state.dict.keys():
-            continue
-        values = {key: state.dict[key] for key, old in original.items()
-                  if old is NO_VALUE or not Flow.__table__.c[key].type.compare_values(old, state.dict[key])}
-        if values:
-            values.setdefault("updated_at", clock.now())
-            rows = session.connection().execute(_FLOW_UPDATE, {**values, "flow_id": flow.id}).rowcount
-            if rows != 1:
-                raise StaleDataError(f"UPDATE statement on table 'flow' expected to update 1 row(s); {rows} were matched.")
-            state.dict["updated_at"] = values["updated_at"]
-        # What the flush does to a row it wrote (no public call marks a persistent row clean).
-        state._commit_all(state.dict, session.identity_map)
+def _write_core(session, flush_context, instances):
+    """Write each new flow or browser account, and each whose own columns changed, with one Core statement, the
+    one the ORM's flush would send (an UPDATE: the changed columns, and a flow's updated_at), and mark it clean:
+    the flush's unit of work costs more than the statement, and every sign-in makes or changes both. A new row
+    whose user or browser is not written yet, or anything else changed on one, is left to the flush."""
+    for row in [row for row in session.new if type(row) in _CORE_WRITTEN]:
+        spec, state = _CORE_WRITTEN[type(row)], inspect(row)
+        if spec.writable(state):
+            spec.insert_row(session, row, state)
+    for row in session.dirty:
+        spec = _CORE_WRITTEN.get(type(row))
+        if spec is not None:
+            spec.update_row(session, row, inspect(row))
 
 
 class FlowEvent(db.Model):

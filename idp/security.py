@@ -279,13 +279,23 @@ def add_headers(response, framed_by=()):
     return response
 
 
-class SessionOverHttps(SecureCookieSessionInterface):
-    """The session cookie (ESTSAUTH) is Secure over https: Flask writes it after the after_request functions."""
+class SessionCookie(SecureCookieSessionInterface):
+    """The session cookie (ESTSAUTH): Secure over https (Flask writes it after the after_request functions), and
+    renewed only by a request that read it.
+
+    Flask sends a kept cookie ("Oui" on kmsi) again with every response, to push its expiry back. A request that
+    never read it (the token endpoint, userinfo, Graph: a client's calls, which a browser may also send) has no
+    reason to: its cookie stays as it came, and the request does not pay for signing it again. The browser's own
+    pages all read it (the browser session, the CSRF token), so they still renew it.
+    """
 
     _serializer = None  # ((secret key, fallbacks), Flask's signing serializer)
 
     def get_cookie_secure(self, app):
         return super().get_cookie_secure(app) or secure_over_https()
+
+    def should_set_cookie(self, app, session):
+        return session.modified or (session.accessed and super().should_set_cookie(app, session))
 
     def get_signing_serializer(self, app):
         """Flask's serializer, built once per secret key (Flask builds one per request, twice the cookie's signing)."""
@@ -301,4 +311,4 @@ def init_app(app):
     # First of all before_request functions: the key and the origin are checked before CSRF, CORS or a view.
     app.before_request_funcs.setdefault(None, []).insert(0, guard_emulator)
     app.after_request(add_headers)
-    app.session_interface = SessionOverHttps()
+    app.session_interface = SessionCookie()

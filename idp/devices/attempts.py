@@ -15,6 +15,7 @@ codes stops too.
 Plain functions over the database, no Flask request: screens, grants and the control API share them.
 """
 import functools
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -138,27 +139,29 @@ def take(kind, subject_list, own_transaction=False):
     return _take_all(kind, subject_list, db.session.connection())
 
 
-_OWN_ENGINES = {}  # database URI -> an engine without a pool, for the counts taken in their own transaction
+_OWN_ENGINES = {}  # (database URI, process) -> the engine for the counts taken in their own transaction
 
 
 def _own_engine():
-    """An engine of its own (no pool) for a count in its own transaction, or None for an in-memory database.
+    """An engine of its own for a count in its own transaction, or None for an in-memory database.
 
     Not the app's pool: a request holding one of its connections must never wait for a second one (a pool
-    full of such requests would wait for ever).
+    full of such requests would wait for ever). Its own pool never makes anyone wait either (no limit on
+    overflow) but keeps two connections open: opening one per password try (an SQLite file and its pragmas,
+    or a PostgreSQL login) cost more than the count. One per process: connections never cross a fork.
     """
     uri = current_app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite") and database_path(uri) is None:
         return None
-    engine = _OWN_ENGINES.get(uri)
+    key = (uri, os.getpid())
+    engine = _OWN_ENGINES.get(key)
     if engine is None:
         from sqlalchemy import create_engine
-        from sqlalchemy.pool import NullPool
 
         options = dict(current_app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        for pooling in ("pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping", "poolclass"):
+        for pooling in ("pool_size", "max_overflow", "pool_timeout", "pool_recycle", "poolclass"):
             options.pop(pooling, None)
-        engine = _OWN_ENGINES[uri] = create_engine(uri, poolclass=NullPool, **options)
+        engine = _OWN_ENGINES[key] = create_engine(uri, pool_size=2, max_overflow=-1, **options)
     return engine
 
 
@@ -282,8 +285,9 @@ def check_password(user, typed):
         return "locked"
     if user.check_password(typed):
         succeeded("password", subject_list)
-        user.failed_logins = 0
-        user.locked_until = None
+        if user.failed_logins or user.locked_until is not None:  # else the user's row stays clean: nothing to flush
+            user.failed_logins = 0
+            user.locked_until = None
         return "ok"
     if place.locked_until is not None:
         user.locked_until = place.locked_until

@@ -274,3 +274,22 @@ def test_a_password_try_is_counted_and_kept_before_the_password_is_compared(app,
         counter = db.session.scalar(db.select(AttemptCounter).where(AttemptCounter.subject == f"user:{user.id}",
                                                                     AttemptCounter.kind == "password"))
         assert counter is not None and counter.failures == 1
+
+
+def test_a_right_password_leaves_the_users_row_as_it_was(browser):
+    """No failed try and no lock to clear: the user's row is not written (nor flushed) by a sign-in."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Mapper
+
+    updated = []
+
+    def by_the_flush(mapper, connection, target):
+        updated.append(target)
+
+    event.listen(Mapper, "before_update", by_the_flush)
+    try:
+        page, _ = sign_in_until_mfa(browser, "client.demo@example.fr")
+    finally:
+        event.remove(Mapper, "before_update", by_the_flush)
+    assert page.screen == "kmsi"
+    assert not [row for row in updated if isinstance(row, User)]

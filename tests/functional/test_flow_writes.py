@@ -1,10 +1,12 @@
-"""A flow's rows are written as the ORM's flush wrote them, by Core statements before the flush (idp.models)."""
+"""A flow's rows, and a browser's accounts, are written as the ORM's flush wrote them, by Core statements before the
+flush (idp.models._write_core)."""
 import pytest
-from sqlalchemy import delete, inspect, select
+from sqlalchemy import delete, event, inspect, select
+from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.exc import StaleDataError
 
 from idp.extensions import db
-from idp.models import Flow, Tenant, User
+from idp.models import BrowserSession, Flow, SessionAccount, Tenant, User
 
 
 def _row(flow_id):
@@ -68,3 +70,54 @@ def test_a_flow_deleted_meanwhile_fails_its_write_as_the_flush_did(app):
         with pytest.raises(StaleDataError):
             db.session.flush()
         db.session.rollback()
+
+
+def _account_row(account_id):
+    table = SessionAccount.__table__
+    return db.session.connection().execute(select(table).where(table.c.id == account_id)).one()
+
+
+def test_a_browser_account_gets_its_id_and_defaults_and_its_changes_are_written(app):
+    """Without the flush's unit of work: a sign-in writes its browser account by one INSERT, then one UPDATE."""
+    with app.app_context():
+        user = db.session.scalars(select(User)).first()
+        browser = BrowserSession(id="browser-accounts")
+        db.session.add(browser)
+        db.session.flush()
+        writes = []
+
+        def by_the_flush(mapper, connection, target):
+            writes.append(target)
+
+        event.listen(Mapper, "before_insert", by_the_flush)
+        event.listen(Mapper, "before_update", by_the_flush)
+        try:
+            account = SessionAccount(browser_id=browser.id, user_id=user.id, amr=["pwd"])
+            db.session.add(account)
+            db.session.flush()
+            assert account.id is not None and inspect(account).persistent and not db.session.new
+            row = _account_row(account.id)
+            assert (row.signed_in, row.kmsi, row.amr, row.mfa_at) == (True, False, ["pwd"], None)
+            assert row.sid == account.sid and len(row.sid) == 36 and row.auth_time == account.auth_time
+            account.kmsi = True
+            account.amr = ["pwd", "mfa"]
+            db.session.flush()
+            assert not db.session.dirty
+            row = _account_row(account.id)
+            assert (row.kmsi, row.amr) == (True, ["pwd", "mfa"])
+        finally:
+            event.remove(Mapper, "before_insert", by_the_flush)
+            event.remove(Mapper, "before_update", by_the_flush)
+        assert writes == []  # neither went through the flush's unit of work
+        db.session.commit()
+        assert db.session.get(SessionAccount, account.id).kmsi is True
+
+
+def test_an_account_whose_browser_is_not_written_yet_is_left_to_the_flush(app):
+    with app.app_context():
+        user = db.session.scalars(select(User)).first()
+        account = SessionAccount(user_id=user.id)
+        account.browser = BrowserSession(id="browser-later")
+        db.session.add(account)
+        db.session.commit()
+        assert _account_row(account.id).browser_id == "browser-later"

@@ -468,3 +468,18 @@ def test_bad_seed_files_name_file_entry_and_field(app, tmp_path):
     (folder / "tenant.yaml").write_text("id: [unclosed\n")
     with app.app_context(), pytest.raises(seeds.SeedError, match="tenant.yaml: not valid YAML"):
         seeds.load(folder)
+
+
+def test_a_kept_browser_cookie_is_renewed_by_its_pages_not_by_the_token_endpoints(browser, client):
+    """"Oui" on kmsi keeps the cookie: the browser's pages renew it; a request that never reads it (the token
+    endpoint, userinfo: a client's calls) leaves it as it is and pays nothing for it."""
+    params, verifier, _ = sign_in(browser)
+    token = redeem(client, params["code"], verifier)
+    assert token.status_code == 200 and "Set-Cookie" not in token.headers
+    info = client.get("/oidc/userinfo", headers={"Authorization": f"Bearer {token.json['access_token']}"})
+    assert info.status_code == 200 and "Set-Cookie" not in info.headers
+    url, _ = authorize_url()
+    page = client.get(url)  # signed in already: straight back to the client, and the cookie lives on
+    assert page.status_code == 302 and "code=" in page.headers["Location"]
+    renewed = page.headers.get("Set-Cookie", "")
+    assert renewed.startswith("ESTSAUTH=") and "Expires=" in renewed
