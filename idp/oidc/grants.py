@@ -13,9 +13,6 @@ from urllib.parse import urlsplit
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc8628 import DeviceCodeGrant as _DeviceCodeGrant
 from flask_babel import gettext
-from joserfc import jws, jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import RSAKey
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -312,6 +309,10 @@ def authenticate_by_assertion(query_client, request):
         raise AADError("invalid_request", 9002313, detail=f"client_assertion_type must be {ASSERTION_TYPE}.")
     if not assertion:
         raise AADError("invalid_request", 900144, parameter="client_assertion")
+    # joserfc here, not at import: only a certificate assertion needs it on this path (cold start).
+    from joserfc import jws, jwt
+    from joserfc.errors import JoseError
+
     try:
         unverified = jws.extract_compact(assertion.encode(), registry=_assertion_registry())
         headers = unverified.headers()
@@ -333,13 +334,13 @@ def authenticate_by_assertion(query_client, request):
     return client
 
 
-class AssertionRegistry(jws.JWSRegistry):
-    # MSAL puts the whole certificate chain in the header (x5c) when given the certificate: beyond joserfc's 512 bytes.
-    max_header_length = 16384
-
-
 def _assertion_registry():
-    return AssertionRegistry(algorithms=["RS256", "PS256"])
+    from joserfc import jws
+
+    registry = jws.JWSRegistry(algorithms=["RS256", "PS256"])
+    # MSAL puts the whole certificate chain in the header (x5c) when given the certificate: beyond joserfc's 512 bytes.
+    registry.max_header_length = 16384
+    return registry
 
 
 def _unverified_claims(compact):
@@ -386,6 +387,7 @@ def _padded(value):
 def _public_key(certificate):
     from cryptography import x509  # here: only a certificate assertion needs it (cold start)
     from cryptography.hazmat.primitives import serialization
+    from joserfc.jwk import RSAKey
 
     loaded = x509.load_pem_x509_certificate(certificate["pem"].encode())
     pem = loaded.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)

@@ -14,8 +14,6 @@ from typing import NamedTuple
 import hashlib
 import ssl
 
-from cryptography.hazmat.primitives import serialization
-from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy import func, select
 
 from .. import stamps
@@ -105,6 +103,10 @@ class KeyStore:
         if not rows:
             self.ensure()
             return self._load()
+        # Here, not at import: a server starts without cryptography and joserfc (cold start); its first token loads them.
+        from cryptography.hazmat.primitives import serialization
+        from joserfc.jwk import KeySet, RSAKey
+
         keys = []
         for kid, private_pem, certificate_pem in rows:
             der = ssl.PEM_cert_to_DER_cert(certificate_pem)  # the certificate's bytes, for x5c and x5t
@@ -142,7 +144,7 @@ def _new_key():
     """Return (kid, private key PEM, self-signed certificate PEM) of a new RSA signing key."""
     # Here, not at import: a server that already has its keys never builds a certificate (cold start).
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
 
@@ -168,7 +170,7 @@ def _new_key():
 class _Loaded(NamedTuple):
     version: int
     keys: list
-    key_set: KeySet
+    key_set: object  # joserfc's KeySet
 
 
 def _sha1(data):

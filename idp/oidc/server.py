@@ -1,4 +1,5 @@
 """authlib's authorization server with Microsoft's grants, client authentication and error shape."""
+import functools
 import secrets
 from dataclasses import replace
 
@@ -8,7 +9,6 @@ from authlib.oauth2 import OAuth2Request
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7636 import CodeChallenge
-from authlib.oidc.core.grants import OpenIDCode
 from flask import current_app
 from flask import request as flask_request
 from sqlalchemy import bindparam, select, update
@@ -346,14 +346,6 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         }
 
 
-class MicrosoftOpenIDCode(OpenIDCode):
-    def exists_nonce(self, nonce, request):
-        return False  # Microsoft accepts a nonce again in a new request; the ID token echoes it.
-
-    def process_token(self, grant, response):
-        return response[1]  # the ID token is issued by generate_user_token
-
-
 class S256Challenge(CodeChallenge):
     """PKCE with S256 only, as discovery says. A code_challenge sent without code_challenge_method is taken as
     S256, never as `plain` (authlib's default, RFC 7636's): a verifier equal to the challenge proves nothing
@@ -363,12 +355,35 @@ class S256Challenge(CodeChallenge):
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
 
+class CodeExtensions:
+    """The code grant's extensions, PKCE and OpenID Connect's, made when the first authorization request or code
+    comes (authlib runs over them for each): authlib's OpenID Connect module imports joserfc and cryptography,
+    which a server's start, and its discovery, do without (cold start)."""
+
+    def __iter__(self):
+        return iter(_code_extensions())
+
+
+@functools.cache
+def _code_extensions():
+    from authlib.oidc.core.grants import OpenIDCode
+
+    class MicrosoftOpenIDCode(OpenIDCode):
+        def exists_nonce(self, nonce, request):
+            return False  # Microsoft accepts a nonce again in a new request; the ID token echoes it.
+
+        def process_token(self, grant, response):
+            return response[1]  # the ID token is issued by generate_user_token
+
+    return (S256Challenge(required=True), MicrosoftOpenIDCode(require_nonce=False))
+
+
 server = MicrosoftServer()
 
 
 def init_app(app):
     server.init_app(app)
-    server.register_grant(AuthorizationCodeGrant, [S256Challenge(required=True), MicrosoftOpenIDCode(require_nonce=False)])
+    server.register_grant(AuthorizationCodeGrant, CodeExtensions())
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)
     from . import grants

@@ -6,8 +6,6 @@ import json
 import secrets
 
 from flask import current_app
-from joserfc import jwt
-from joserfc.errors import JoseError
 
 from .. import clock
 from .resources import app_roles
@@ -30,7 +28,12 @@ def keystore():
     return current_app.extensions["idp_keys"]
 
 
+# joserfc (and cryptography under it) is imported where a token is signed or read, not with this module: a server
+# starts without it (cold start), and the first token a worker signs loads it, with its keys.
+
 def _sign(claims):
+    from joserfc import jwt
+
     key = keystore().signing_key
     header = {"typ": "JWT", "alg": "RS256", "kid": key.kid}
     return jwt.encode(header, claims, key, algorithms=["RS256"])
@@ -128,6 +131,9 @@ def client_info(user):
 
 def decode(token, audience_check=None):
     """Verify a token signed by this emulator and return its claims, or None if invalid or expired."""
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+
     try:
         result = jwt.decode(token, keystore().key_set(), algorithms=["RS256"])
     except (JoseError, ValueError, TypeError):

@@ -9,8 +9,6 @@ the legacy `x5t` beside `kid`. The response adds `resource`, `expires_on` and `n
 import secrets
 from dataclasses import dataclass
 
-from joserfc import jwt
-
 from .. import clock
 from .tokens import TOKEN_LIFETIME, app_claims, b64url, keystore, pairwise_sub
 from .urls import v1_issuer
@@ -24,6 +22,8 @@ class V1Request:
 
 
 def _sign(claims):
+    from joserfc import jwt  # where a token is signed, as in idp.oidc.tokens (cold start)
+
     key = keystore().signing_key
     header = {"typ": "JWT", "alg": "RS256", "x5t": key.kid, "kid": key.kid}  # the kid is the x5t thumbprint
     return jwt.encode(header, claims, key, algorithms=["RS256"])

@@ -1,7 +1,11 @@
 """What the performance work must keep true: caches follow every change, SQLite runs in WAL, writers queue."""
+import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import yaml
 from sqlalchemy import text
@@ -141,9 +145,6 @@ def test_a_connection_closed_twice_closes_its_lock_file_once(tmp_path):
 
 def test_jwks_follows_a_key_rotation_by_another_process_at_once(app, client):
     """The published layer reads the versions again when the database's files changed (idp.oidc.published)."""
-    import os
-    import subprocess
-    import sys
 
     before = client.get(KEYS).json["keys"]
     assert client.get(KEYS).json["keys"] == before  # replayed, the database's files unchanged
@@ -174,3 +175,24 @@ def test_url_builders_are_compiled_on_first_use_not_at_start(tmp_path, monkeypat
             assert url_for("oauth.discovery", tenant=TENANT) == DISCOVERY
             assert url_for("oauth.discovery", tenant=TENANT, x="1") == DISCOVERY + "?x=1"
         assert compiled == ["static", "static", "oauth.discovery"]
+
+
+def test_a_server_starts_and_answers_discovery_without_jose_and_loads_it_for_its_first_token(app):
+    """Cold start: joserfc, cryptography and authlib's OpenID Connect module are imported where a token is signed
+    or read, not when the app is built (on a data folder that has its keys) nor by discovery."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "CLIENT_"))}
+    env.update(IDP_DATA_DIR=app.config["IDP_DATA_DIR"], IDP_SMTP="off")
+    code = (
+        "import sys\n"
+        "from idp import create_app\n"
+        "app = create_app()\n"
+        "jose = lambda: sorted(m for m in ('joserfc', 'cryptography', 'authlib.oidc.core') if m in sys.modules)\n"
+        "assert jose() == [], jose()\n"
+        f"assert app.test_client().get({DISCOVERY!r}).status_code == 200\n"
+        "assert jose() == [], jose()\n"
+        f"assert app.test_client().get({KEYS!r}).status_code == 200\n"
+        "assert jose() == ['cryptography', 'joserfc'], jose()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
+                            cwd=Path(__file__).resolve().parent.parent.parent)
+    assert result.returncode == 0, result.stderr[-2000:]
