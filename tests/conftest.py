@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from werkzeug.routing.rules import Rule
 
 from idp import create_app, seeds
 from idp.testing.server import FAST_HASH, LiveServer, free_port
@@ -25,6 +26,28 @@ PASSWORD = "Demo-2026!"
 # Chromium's flags in every browser test (CHROMIUM is the guide's path; the guide adds rendering flags for its stills).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
+
+
+def remember_url_builders():
+    """Werkzeug writes and compiles Python code (ast, compile) for the URL builder of every rule it binds: half of
+    each create_app, and the suite creates an app for some 600 tests, each with the same hundred rules. The code
+    depends only on what the key below holds (the rule, its parsed parts, its defaults as the converters write them,
+    append_unknown), so one builder per key and per process builds the same URLs (issue 14: the suite's time)."""
+    compile_builder = Rule._compile_builder
+    builders = {}
+
+    def remembered(rule, append_unknown=True):
+        defaults = tuple((str(name), rule._converters[name].to_url(value) if name in rule._converters else None)
+                         for name, value in (rule.defaults or {}).items())
+        key = (rule.rule, tuple(rule._trace), defaults, append_unknown)
+        if key not in builders:
+            builders[key] = compile_builder(rule, append_unknown)
+        return builders[key]
+
+    Rule._compile_builder = remembered
+
+
+remember_url_builders()
 
 
 @pytest.fixture
