@@ -49,6 +49,29 @@ def remember_url_builders():
 
 remember_url_builders()
 
+# The files that take longest, longest first (tens of seconds each: the guide generator run twice, the screenshot
+# tour, Chromium journeys against `up`, several `up` or `serve` instances), from --durations on a 2-core machine.
+# Under `-n 2 --dist loadfile` each file goes whole to one worker: started first, they leave the many short files to
+# even out the end; started last, one worker runs on alone while the other has finished.
+LONGEST_FILES = ["live/test_guide_generator.py", "live/test_screenshots.py", "live/test_guide_journey.py",
+                 "live/test_up.py", "live/test_present.py", "live/test_live.py", "live/test_no_500.py",
+                 "live/test_e2e_demo.py", "live/test_browser_authenticator.py", "live/test_postgres.py",
+                 "live/test_plugin.py", "live/test_readme.py", "live/test_keepalive.py"]
+
+
+def pytest_configure(config):
+    # xdist sends the files with the most tests first (--loadscope-reorder, on by default): the long files, which
+    # have few tests, would come last. The order of the collection below is the one to keep.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items):
+    """LONGEST_FILES first, in their order; every other test after them, in the order collected."""
+    tests = Path(__file__).resolve().parent
+    rank = {tests / name: number for number, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path, len(rank)))
+
 
 @pytest.fixture
 def app(tmp_path, request):
