@@ -31,8 +31,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 def remember_url_builders():
-    """Werkzeug writes and compiles Python code (ast, compile) for the URL builder of every rule it binds: half of
-    each create_app, and the suite creates an app for some 600 tests, each with the same hundred rules. The code
+    """Werkzeug writes and compiles Python code (ast, compile) for the URL builder of every rule it binds: a quarter
+    of each create_app, and the suite creates an app for some 600 tests, each with the same hundred rules. The code
     depends only on what the key below holds (the rule, its parsed parts, its defaults as the converters write them,
     append_unknown), so one builder per key and per process builds the same URLs (issue 14: the suite's time)."""
     compile_builder = Rule._compile_builder
@@ -56,7 +56,7 @@ class CompiledTemplates(BytecodeCache):
     """Jinja's compiled templates kept in memory for the apps of the session (make_app), per xdist worker.
 
     Each app has its own Jinja environment, which compiled every template it rendered anew (lexer, parser, Python
-    compile): a sixth of the in-process tests' time. Jinja's bytecode cache is made for this: a template's code is
+    compile): about a tenth of the in-process tests' time. Jinja's bytecode cache is made for this: a template's code is
     found by its name and file and used only if the source's checksum is the same. Every app made by make_app sets
     up Jinja alike (create_app, idp.i18n), so the code compiled for one is the code compiled for another."""
 
