@@ -1,4 +1,5 @@
 """Fixtures: an app on a temporary data folder, its test client, page helpers over BeautifulSoup, a live server."""
+import gc
 import itertools
 import os
 import shutil
@@ -7,6 +8,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from jinja2 import BytecodeCache
+from werkzeug.routing.rules import Rule
 
 from idp import create_app, seeds
 from idp.testing.server import FAST_HASH, LiveServer, free_port
@@ -25,6 +28,81 @@ PASSWORD = "Demo-2026!"
 # Chromium's flags in every browser test (CHROMIUM is the guide's path; the guide adds rendering flags for its stills).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
+
+
+def remember_url_builders():
+    """Werkzeug writes and compiles Python code (ast, compile) for the URL builder of every rule it binds: a quarter
+    of each create_app, and the suite creates an app for some 600 tests, each with the same hundred rules. The code
+    depends only on what the key below holds (the rule, its parsed parts, its defaults as the converters write them,
+    append_unknown), so one builder per key and per process builds the same URLs (issue 14: the suite's time)."""
+    compile_builder = Rule._compile_builder
+    builders = {}
+
+    def remembered(rule, append_unknown=True):
+        defaults = tuple((str(name), rule._converters[name].to_url(value) if name in rule._converters else None)
+                         for name, value in (rule.defaults or {}).items())
+        key = (rule.rule, tuple(rule._trace), defaults, append_unknown)
+        if key not in builders:
+            builders[key] = compile_builder(rule, append_unknown)
+        return builders[key]
+
+    Rule._compile_builder = remembered
+
+
+remember_url_builders()
+
+
+class CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates kept in memory for the apps of the session (make_app), per xdist worker.
+
+    Each app has its own Jinja environment, which compiled every template it rendered anew (lexer, parser, Python
+    compile): about a tenth of the in-process tests' time. Jinja's bytecode cache is made for this: a template's code is
+    found by its name and file and used only if the source's checksum is the same. Every app made by make_app sets
+    up Jinja alike (create_app, idp.i18n), so the code compiled for one is the code compiled for another."""
+
+    def __init__(self):
+        self.code = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+# The files that take longest, longest first (tens of seconds each: the guide generator run twice, the screenshot
+# tour, Chromium journeys against `up`, several `up` or `serve` instances), from --durations on a 2-core machine.
+# Under `-n 2 --dist loadfile` each file goes whole to one worker: started first, they leave the many short files to
+# even out the end; started last, one worker runs on alone while the other has finished.
+LONGEST_FILES = ["live/test_guide_generator.py", "live/test_screenshots.py", "live/test_guide_journey.py",
+                 "live/test_up.py", "live/test_present.py", "live/test_live.py", "live/test_no_500.py",
+                 "live/test_e2e_demo.py", "live/test_browser_authenticator.py", "live/test_postgres.py",
+                 "live/test_plugin.py", "live/test_readme.py", "live/test_keepalive.py"]
+
+
+def pytest_collection_finish(session):
+    """Python's garbage collector, on each full collection, went through every object the imports made (Flask,
+    SQLAlchemy, Playwright…, some 125,000) and an in-process test makes enough objects for dozens of full
+    collections: about a seventh of those tests' time. What is imported by the end of collection lives until the end
+    of the session: gc.freeze() leaves it out of later collections. The tests' own garbage is collected as before."""
+    gc.freeze()
+
+
+def pytest_configure(config):
+    # xdist sends the files with the most tests first (--loadscope-reorder, on by default): the long files, which
+    # have few tests, would come last. The order of the collection below is the one to keep.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items):
+    """LONGEST_FILES first, in their order; every other test after them, in the order collected."""
+    tests = Path(__file__).resolve().parent
+    rank = {tests / name: number for number, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path, len(rank)))
 
 
 @pytest.fixture
@@ -65,6 +143,7 @@ def make_app(tmp_path, database_url=None, template=None, **config):
         data_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(template, data_dir / "idp.sqlite3")
     app = create_app(config)
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     if template is None:
         with app.app_context():
             if database_url:
