@@ -222,6 +222,8 @@ def test_start_here_opens_the_presenter_view_at_the_screen(demo, chromium, scree
         shown = pc_frame(page).locator("#idRichContext_DisplaySign").inner_text().strip()
         expect(page.locator('[data-testid="code-number"]')).to_have_text(shown)
     assert framed  # the frames' pages came with the headers
+    # The gallery's images may still be on their way through the handler: closing under them is not a failure.
+    context.unroute_all(behavior="ignoreErrors")
     context.close()
 
 
