@@ -89,7 +89,10 @@ class MailboxHandler:
 
 
 def port_free(host, port):
+    """True when no server holds the port. Bound as the server binds it (asyncio sets SO_REUSEADDR): the connections
+    a run that just stopped closed (TIME_WAIT, for a minute) do not make it taken, as they do not for the server."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

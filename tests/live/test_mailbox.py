@@ -219,6 +219,24 @@ def test_smtp_start_on_a_taken_port_warns_and_returns_none(app, caplog):
     assert "already in use" in caplog.text
 
 
+def test_smtp_starts_again_on_its_port_right_after_a_run_that_received_mail(app):
+    """The connections the last run closed (TIME_WAIT on its port, for a minute) do not make the port "taken": the
+    server binds with SO_REUSEADDR, so the check does too (`up` or the guide started again at once failed)."""
+    port = free_port()
+    controller = smtp.start(app, port=port)
+    client = smtplib.SMTP("127.0.0.1", port, timeout=5)
+    client.sendmail("a@example.fr", ["encore@example.fr"], "Subject: Encore\r\n\r\nTexte.\r\n")
+    client.sock.sendall(b"QUIT\r\n")
+    while client.sock.recv(1024):  # the server closes first: its side of the connection stays in TIME_WAIT
+        pass
+    client.close()
+    wait_for_mail(app, "encore@example.fr")
+    controller.stop()
+    again = smtp.start(app, port=port)
+    assert again is not None
+    again.stop()
+
+
 @pytest.mark.parametrize("flag, environ, expected", [
     (False, {}, True), (True, {}, False), (False, {"IDP_SMTP": "off"}, False), (False, {"IDP_SMTP": "0"}, False),
     (False, {"IDP_SMTP_PORT": "0"}, False), (False, {"IDP_SMTP": "on", "IDP_SMTP_PORT": "2525"}, True),
