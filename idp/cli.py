@@ -27,6 +27,8 @@ def _app(**overrides):
     except OperationalError as exc:
         fail(f"cannot use the database: {str(exc.orig).strip().splitlines()[0]} "
              "(a read-only or full data folder, or a database server that is down?)")
+    except config.SettingError as exc:  # one line saying what the setting must be
+        fail(str(exc))
 
 
 SCENARIO = "default"  # what `up` loads on first run and with --reset

@@ -21,6 +21,26 @@ def data_dir(value=None):
     return path
 
 
+class SettingError(ValueError):
+    """A setting out of its values: the command that starts a server says so in one line."""
+
+
+POLL_MS = 1500
+POLL_RANGE = (100, 60000)
+
+
+def poll_ms(value):
+    """IDP_POLL_MS as an integer of milliseconds within POLL_RANGE, or a ValueError that says what it must be."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not POLL_RANGE[0] <= number <= POLL_RANGE[1]:
+        raise SettingError(f"IDP_POLL_MS must be a whole number of milliseconds from {POLL_RANGE[0]} to {POLL_RANGE[1]}, "
+                         f"not {value!r}")
+    return number
+
+
 def from_environment(overrides=None):
     """Build the Flask config mapping from the environment, then apply overrides."""
     overrides = dict(overrides or {})
@@ -43,6 +63,9 @@ def from_environment(overrides=None):
         # microsoft: a refresh token stays valid after use, until it expires (Microsoft's behaviour);
         # rotate: each use revokes it, and a reuse revokes every token of that sign-in (strict QA mode).
         "IDP_REFRESH_TOKENS": env("IDP_REFRESH_TOKENS", "microsoft"),
+        # How often a page that waits (for the virtual phone, a notification, the journey the presenter follows)
+        # asks the server again; lower in CI, where every wait is a test's time.
+        "IDP_POLL_MS": env("IDP_POLL_MS", str(POLL_MS)),
         "IDP_LOCKOUT_THRESHOLD": 10,
         "IDP_LOCKOUT_SECONDS": 60,
         "SESSION_COOKIE_NAME": "ESTSAUTH",
@@ -61,8 +84,9 @@ def from_environment(overrides=None):
     }
     config.update(overrides)
     if config["IDP_REFRESH_TOKENS"] not in REFRESH_TOKEN_MODES:
-        raise ValueError(f"IDP_REFRESH_TOKENS must be one of {', '.join(REFRESH_TOKEN_MODES)}, "
+        raise SettingError(f"IDP_REFRESH_TOKENS must be one of {', '.join(REFRESH_TOKEN_MODES)}, "
                          f"not {config['IDP_REFRESH_TOKENS']!r}")
+    config["IDP_POLL_MS"] = poll_ms(config["IDP_POLL_MS"])
     config["IDP_DATA_DIR"] = str(data_dir(config["IDP_DATA_DIR"]))
     if "SECRET_KEY" not in config and env("IDP_SECRET_KEY"):
         # Else create_app reads the secret shared in the database (idp.oidc.keys.session_secret).

@@ -30,6 +30,7 @@
       })
       .catch(schedule);
   }
-  function schedule() { window.setTimeout(tick, 2000); }
+  var every = parseInt(body.getAttribute("data-poll-ms"), 10) || 1500;  // IDP_POLL_MS
+  function schedule() { window.setTimeout(tick, every); }
   schedule();
 })();

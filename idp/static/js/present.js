@@ -180,7 +180,7 @@
           });
       })
       .catch(function () { /* the server restarts: try again at the next tick */ })
-      .then(function () { window.setTimeout(poll, 1500); });
+      .then(function () { window.setTimeout(poll, parseInt(document.body.getAttribute("data-poll-ms"), 10) || 1500); });
   }
   poll();
   window.setInterval(highlight, 700);

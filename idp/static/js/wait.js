@@ -10,7 +10,8 @@
     if (waitFor === "activated") { return status.activated === true; }
     return status.push && status.push !== "pending";
   }
-  function schedule() { window.setTimeout(tick, 1500); }
+  var every = parseInt(document.body.getAttribute("data-poll-ms"), 10) || 1500;  // IDP_POLL_MS
+  function schedule() { window.setTimeout(tick, every); }
   function tick() {
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
