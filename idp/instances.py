@@ -39,7 +39,9 @@ def register(**values):
     text = json.dumps(values, indent=2)
     (Path(values["data_dir"]) / RUNTIME_FILE).write_text(text)
     path = _record_path(values["idp_url"])
-    temporary = path.with_suffix(".tmp")
+    # A temporary file of this process's own: two `up` starting on one URL (the second then fails to bind) must not
+    # rename each other's file away.
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
     temporary.write_text(text)
     temporary.replace(path)  # readers never see half a record
     return path

@@ -1,6 +1,7 @@
 """The first run of `idp-emulator up`: its ports (a taken one fails in one line, two instances keep their own
 mailbox), what it prints (accounts, admin password, SMTP port, phone links), the seeded invitation mail, and
 the device commands finding the running instance from any folder."""
+import os
 import re
 import smtplib
 import socket
@@ -300,3 +301,19 @@ def test_readme_documents_every_option_of_up_and_serve():
             assert any(option in text for option in param.opts), (command.name, param.opts)
         row = next(line for line in text.splitlines() if line.startswith(f"| `idp-emulator {command.name} ["))
         assert "[--smtp-port N]" in row
+
+
+def test_two_processes_recording_the_same_instance_at_once_never_fail(tmp_path):
+    """Two `up` starting on one URL (the second then fails to bind its port): recording the instance must not fail
+    in the first, which would leave its servers running without it (each writes its own temporary file)."""
+    (tmp_path / "data").mkdir()
+    code = ("import sys\nfrom idp import instances\n"
+            "for _ in range(300):\n"
+            f"    instances.register(idp_url='http://localhost:8470', client_url=None, domain='d', ca=None,"
+            f" data_dir={str(tmp_path / 'data')!r}, smtp_port=None)\n")
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    writers = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
+               for _ in range(3)]
+    errors = [writer.communicate(timeout=60)[1] for writer in writers]
+    assert [writer.returncode for writer in writers] == [0, 0, 0], errors
+    assert [p.name for p in (tmp_path / "state" / "idp-emulator" / "instances").iterdir()] == ["localhost-8470.json"]
