@@ -175,6 +175,14 @@ def png_size(data):
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
+STATUS = "**/_emulator/phone/*/status.json"  # what the virtual phone asks for news (idp/static/js/phone.js)
+
+
+def hold(route):
+    """A question of the phone that waits: refused, so the phone asks again at its next tick."""
+    route.abort()
+
+
 def photograph(page, step):
     """The screen as the step shows it, still (no caret, no animation: two runs give the same bytes), with the
     box of each callout's target in it: [(sentence, (left, top, width, height) or None)].
@@ -345,6 +353,9 @@ class Journey:
     def scan_qr(self):
         """On the phone: Authenticator, "+", "Compte professionnel ou scolaire", "Scanner un code QR"."""
         phone = self.phone_page("")
+        # Once the scan is done, the sign-in page shows the notification and the phone, asking every IDP_POLL_MS,
+        # goes to it by itself: its questions wait until the scan's result is photographed.
+        self.pocket.route(STATUS, hold)
         try:
             for screen, testid in (("phone-home", "open-authenticator"), ("phone-authenticator", "add-account"),
                                    ("phone-add-account", "work-or-school"), ("phone-account-type", "scan-qr")):
@@ -353,6 +364,7 @@ class Journey:
             phone.wait_for_selector('[data-testid="scan-result"]')
             self.photograph(phone, "phone-scan")
         finally:
+            self.pocket.unroute(STATUS, hold)
             phone.close()
 
     def approve(self, number):
