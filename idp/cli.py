@@ -227,6 +227,7 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
     check_ports([(idp_port, host, "--idp-port", "the IdP")]
                 + ([(client_port, host, "--client-port", "the Espace Client")] if has_client else [])
                 + ([(smtp_port, smtp.LOOPBACK, "--smtp-port", "the dev mailbox's SMTP")] if serve_smtp else []))
+    _state_folder()  # where the instance is recorded, for the other commands: usable, or one line now
     for record in instances.running():
         # Two instances on one data folder would share one database, so one mailbox.
         if instances.same_folder(record.get("data_dir"), config.data_dir()):
@@ -263,9 +264,13 @@ def up(idp_port, client_port, reset, host, use_https, workers, threads, debug, s
     if problem:
         _stop_children(children)
         fail(problem)
-    instances.register(idp_url=idp_url, client_url=client_url if has_client else None, domain=domain,
-                       ca=str(ca) if ca else None, data_dir=str(config.data_dir()),
-                       smtp_port=smtp_port if serve_smtp else None)
+    try:
+        instances.register(idp_url=idp_url, client_url=client_url if has_client else None, domain=domain,
+                           ca=str(ca) if ca else None, data_dir=str(config.data_dir()),
+                           smtp_port=smtp_port if serve_smtp else None)
+    except OSError as exc:  # the folder became unusable since: never leave the servers running without `up`
+        _stop_children(children)
+        fail(_unrecorded(exc))
     lines = [
         "idp-emulator is up (local test environment, not the Microsoft service).",
         f"  Start here:     {client_url}/  (the Espace Client; invite yourself with: idp-emulator invite you@example.fr)"
@@ -415,6 +420,20 @@ def child_environment():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     paths = [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     return dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+
+
+def _state_folder():
+    """The folder of the instance records (for the other commands to find this one), or one line and exit 1."""
+    try:
+        return instances.state_dir()
+    except OSError as exc:
+        fail(_unrecorded(exc))
+
+
+def _unrecorded(exc):
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "idp-emulator" / "instances"
+    return (f"cannot record the instance in {base}: {exc.strerror or exc}; "
+            "set XDG_STATE_HOME to a folder you can write to")
 
 
 def _has_client_app():

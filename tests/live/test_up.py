@@ -317,3 +317,16 @@ def test_two_processes_recording_the_same_instance_at_once_never_fail(tmp_path):
     errors = [writer.communicate(timeout=60)[1] for writer in writers]
     assert [writer.returncode for writer in writers] == [0, 0, 0], errors
     assert [p.name for p in (tmp_path / "state" / "idp-emulator" / "instances").iterdir()] == ["localhost-8470.json"]
+
+
+def test_up_that_cannot_record_itself_says_so_in_one_line_and_starts_nothing(tmp_path):
+    (tmp_path / "not-a-folder").write_text("XDG_STATE_HOME names a file")
+    demo = instance(tmp_path / "demo", tmp_path / "not-a-folder")
+    demo.folder.mkdir(parents=True)
+    result = demo.cli("up", "--idp-port", str(demo.idp_port), "--client-port", str(demo.client_port), "--workers", "1")
+    assert result.returncode != 0 and "is up" not in result.stdout
+    assert result.stderr.splitlines()[-1].startswith(
+        f"idp-emulator: cannot record the instance in {tmp_path / 'not-a-folder' / 'idp-emulator' / 'instances'}: ")
+    for url in (demo.idp, demo.client):
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{url}/", timeout=5)
