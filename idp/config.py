@@ -30,14 +30,14 @@ POLL_RANGE = (100, 60000)
 
 
 def poll_ms(value):
-    """IDP_POLL_MS as an integer of milliseconds within POLL_RANGE, or a ValueError that says what it must be."""
+    """IDP_POLL_MS as an integer of milliseconds within POLL_RANGE, or a SettingError that says what it must be."""
     try:
         number = int(value)
     except (TypeError, ValueError):
         number = None
     if number is None or not POLL_RANGE[0] <= number <= POLL_RANGE[1]:
-        raise SettingError(f"IDP_POLL_MS must be a whole number of milliseconds from {POLL_RANGE[0]} to {POLL_RANGE[1]}, "
-                         f"not {value!r}")
+        low, high = POLL_RANGE
+        raise SettingError(f"IDP_POLL_MS must be a whole number of milliseconds from {low} to {high}, not {value!r}")
     return number
 
 

@@ -53,8 +53,8 @@ class LiveServer:
         from ..cli import child_environment  # this very package first on PYTHONPATH (the server runs `python -P`)
 
         inherited = {k: v for k, v in child_environment().items() if k not in ISOLATED}
-        return {"IDP_POLL_MS": FAST_POLL_MS, **inherited, "IDP_DATA_DIR": str(self.data_dir), "IDP_PASSWORD_HASH": FAST_HASH,
-                **self.extra_env}
+        return {"IDP_POLL_MS": FAST_POLL_MS, **inherited, "IDP_DATA_DIR": str(self.data_dir),
+                "IDP_PASSWORD_HASH": FAST_HASH, **self.extra_env}
 
     @property
     def base_url(self):
