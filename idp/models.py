@@ -461,6 +461,7 @@ _CORE_WRITTEN = {
         _CoreWritten(Flow, frozenset({"browser_id", "client_id", "params", "return_url", "invitation_id", "email",
                                       "state", "created_at", "updated_at", "completed_at"}),
                      {"user": "user_id", "tenant": "tenant_id"}, touched="updated_at"),
+        _CoreWritten(BrowserSession, frozenset({"created_at"}), {}),
         _CoreWritten(SessionAccount, frozenset({"sid", "signed_in", "auth_time", "mfa_at", "mfa_registered_at", "amr",
                                                 "kmsi", "last_used_at"}),
                      {"user": "user_id", "browser": "browser_id"}),
@@ -470,10 +471,10 @@ _CORE_WRITTEN = {
 
 @event.listens_for(Session, "before_flush")
 def _write_core(session, flush_context, instances):
-    """Write each new flow or browser account, and each whose own columns changed, with one Core statement, the
-    one the ORM's flush would send (an UPDATE: the changed columns, and a flow's updated_at), and mark it clean:
-    the flush's unit of work costs more than the statement, and every sign-in makes or changes both. A new row
-    whose user or browser is not written yet, or anything else changed on one, is left to the flush."""
+    """Write each new browser, flow or browser account, and each whose own columns changed, with one Core
+    statement, the one the ORM's flush would send (an UPDATE: the changed columns, and a flow's updated_at), and
+    mark it clean: the flush's unit of work costs more than the statement, and every sign-in makes or changes them.
+    A new row whose user or browser is not written yet, or anything else changed on one, is left to the flush."""
     for row in [row for row in session.new if type(row) in _CORE_WRITTEN]:
         spec, state = _CORE_WRITTEN[type(row)], inspect(row)
         if spec.writable(state):

@@ -3,7 +3,6 @@ import functools
 
 from flask import g, session
 from sqlalchemy import bindparam, delete, insert, inspect, update
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock
@@ -16,30 +15,14 @@ def current_browser(create=False):
     browser_id = session.get("bsid")
     browser = db.session.get(BrowserSession, browser_id) if browser_id else None
     if browser is None and create:
-        browser = _new_browser()
+        browser = BrowserSession(accounts=[])
+        db.session.add(browser)
         session["bsid"] = browser.id
     if browser is not None:
         # The browser's accounts are loaded with it: session_account() needs no query in this request.
         g.session_accounts = {(browser.id, a.user_id): a for a in browser.accounts}
         g.accounts_of = browser.id
     return browser
-
-
-def _new_browser():
-    """A new browser's row, written at once by one Core INSERT (an authorization request from a browser without
-    cookie makes one: the flush's unit of work cost more than the statement), and in the session as if loaded."""
-    values = {"id": new_id(), "created_at": clock.now()}
-    db.session.connection().execute(_browser_insert(), values)
-    browser = BrowserSession(**values)
-    make_transient_to_detached(browser)
-    set_committed_value(browser, "accounts", [])
-    db.session.add(browser)
-    return browser
-
-
-@functools.cache
-def _browser_insert():
-    return insert(BrowserSession.__table__)
 
 
 def session_account(flow):

@@ -121,3 +121,24 @@ def test_an_account_whose_browser_is_not_written_yet_is_left_to_the_flush(app):
         db.session.add(account)
         db.session.commit()
         assert _account_row(account.id).browser_id == "browser-later"
+
+
+def test_a_new_browser_is_written_by_core_with_its_accounts_known_empty(app):
+    with app.app_context():
+        writes = []
+
+        def by_the_flush(mapper, connection, target):
+            writes.append(target)
+
+        event.listen(Mapper, "before_insert", by_the_flush)
+        try:
+            browser = BrowserSession(accounts=[])
+            db.session.add(browser)
+            db.session.flush()
+        finally:
+            event.remove(Mapper, "before_insert", by_the_flush)
+        assert writes == [] and inspect(browser).persistent and not db.session.new
+        assert "accounts" in inspect(browser).dict and browser.accounts == []  # no query for them
+        table = BrowserSession.__table__
+        row = db.session.connection().execute(select(table).where(table.c.id == browser.id)).one()
+        assert row.created_at == browser.created_at is not None
