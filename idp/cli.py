@@ -431,8 +431,7 @@ def _state_folder():
 
 
 def _unrecorded(exc):
-    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "idp-emulator" / "instances"
-    return (f"cannot record the instance in {base}: {exc.strerror or exc}; "
+    return (f"cannot record the instance in {instances.state_path()}: {exc.strerror or exc}; "
             "set XDG_STATE_HOME to a folder you can write to")
 
 

@@ -19,10 +19,15 @@ class InstanceError(Exception):
     """No instance can be chosen (several run and none was named); the message lists them."""
 
 
+def state_path():
+    """The per-user folder of instance records, as configured (it may not exist)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "idp-emulator" / "instances"
+
+
 def state_dir():
     """The per-user folder of instance records (created)."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    path = Path(base) / "idp-emulator" / "instances"
+    path = state_path()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
