@@ -162,6 +162,7 @@
     if (doc && doc.readyState === "complete" && doc.body.getAttribute("data-screen")) pair[1](doc);
   });
 
+  var every = parseInt(document.body.getAttribute("data-poll-ms"), 10) || 1500;  // IDP_POLL_MS
   function poll() {
     fetch(data.state_url, {headers: {Accept: "application/json"}, cache: "no-store"})
       .then(function (response) { return response.ok ? response.json() : null; })
@@ -180,7 +181,7 @@
           });
       })
       .catch(function () { /* the server restarts: try again at the next tick */ })
-      .then(function () { window.setTimeout(poll, parseInt(document.body.getAttribute("data-poll-ms"), 10) || 1500); });
+      .then(function () { window.setTimeout(poll, every); });
   }
   poll();
   window.setInterval(highlight, 700);
