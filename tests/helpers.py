@@ -1,5 +1,6 @@
 """Small actions shared by tests: start an authorization request, sign in, redeem the code."""
 import base64
+import contextlib
 import hashlib
 import secrets
 from urllib.parse import parse_qs, urlsplit
@@ -66,3 +67,23 @@ def redeem(client, code, verifier, tenant=TENANT, **extra):
     data.update(extra)
     data = {k: v for k, v in data.items() if v is not None}
     return client.post(f"/{tenant}/oauth2/v2.0/token", data=data)
+
+
+@contextlib.contextmanager
+def written_by_the_flush(*events):
+    """The rows the ORM's unit of work writes while the block runs (mapper events, e.g. "before_insert"): a list."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Mapper
+
+    rows = []
+
+    def written(mapper, connection, target):
+        rows.append(target)
+
+    for name in events:
+        event.listen(Mapper, name, written)
+    try:
+        yield rows
+    finally:
+        for name in events:
+            event.remove(Mapper, name, written)

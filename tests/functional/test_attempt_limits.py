@@ -12,7 +12,7 @@ from idp.extensions import db
 from idp.models import Message, User
 
 from ..conftest import PASSWORD
-from ..helpers import authorize_url, current_totp, sign_in_until_mfa
+from ..helpers import authorize_url, current_totp, sign_in_until_mfa, written_by_the_flush
 from ..mfa_steps import answer_notification
 from ..pages import Browser
 from .test_signup import INVITED, VERIFY_SUBJECT, mail_count, mailbox_code, to_verify
@@ -278,18 +278,7 @@ def test_a_password_try_is_counted_and_kept_before_the_password_is_compared(app,
 
 def test_a_right_password_leaves_the_users_row_as_it_was(browser):
     """No failed try and no lock to clear: the user's row is not written (nor flushed) by a sign-in."""
-    from sqlalchemy import event
-    from sqlalchemy.orm import Mapper
-
-    updated = []
-
-    def by_the_flush(mapper, connection, target):
-        updated.append(target)
-
-    event.listen(Mapper, "before_update", by_the_flush)
-    try:
+    with written_by_the_flush("before_update") as updated:
         page, _ = sign_in_until_mfa(browser, "client.demo@example.fr")
-    finally:
-        event.remove(Mapper, "before_update", by_the_flush)
     assert page.screen == "kmsi"
     assert not [row for row in updated if isinstance(row, User)]

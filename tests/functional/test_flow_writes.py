@@ -1,12 +1,13 @@
-"""A flow's rows, and a browser's accounts, are written as the ORM's flush wrote them, by Core statements before the
-flush (idp.models._write_core)."""
+"""A browser's row, its accounts and a flow's rows are written as the ORM's flush wrote them, by Core statements
+before the flush (idp.models._write_core)."""
 import pytest
-from sqlalchemy import delete, event, inspect, select
-from sqlalchemy.orm import Mapper
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from idp.extensions import db
 from idp.models import BrowserSession, Flow, SessionAccount, Tenant, User
+
+from ..helpers import written_by_the_flush
 
 
 def _row(flow_id):
@@ -84,14 +85,7 @@ def test_a_browser_account_gets_its_id_and_defaults_and_its_changes_are_written(
         browser = BrowserSession(id="browser-accounts")
         db.session.add(browser)
         db.session.flush()
-        writes = []
-
-        def by_the_flush(mapper, connection, target):
-            writes.append(target)
-
-        event.listen(Mapper, "before_insert", by_the_flush)
-        event.listen(Mapper, "before_update", by_the_flush)
-        try:
+        with written_by_the_flush("before_insert", "before_update") as writes:
             account = SessionAccount(browser_id=browser.id, user_id=user.id, amr=["pwd"])
             db.session.add(account)
             db.session.flush()
@@ -105,9 +99,6 @@ def test_a_browser_account_gets_its_id_and_defaults_and_its_changes_are_written(
             assert not db.session.dirty
             row = _account_row(account.id)
             assert (row.kmsi, row.amr) == (True, ["pwd", "mfa"])
-        finally:
-            event.remove(Mapper, "before_insert", by_the_flush)
-            event.remove(Mapper, "before_update", by_the_flush)
         assert writes == []  # neither went through the flush's unit of work
         db.session.commit()
         assert db.session.get(SessionAccount, account.id).kmsi is True
@@ -125,18 +116,10 @@ def test_an_account_whose_browser_is_not_written_yet_is_left_to_the_flush(app):
 
 def test_a_new_browser_is_written_by_core_with_its_accounts_known_empty(app):
     with app.app_context():
-        writes = []
-
-        def by_the_flush(mapper, connection, target):
-            writes.append(target)
-
-        event.listen(Mapper, "before_insert", by_the_flush)
-        try:
+        with written_by_the_flush("before_insert") as writes:
             browser = BrowserSession(accounts=[])
             db.session.add(browser)
             db.session.flush()
-        finally:
-            event.remove(Mapper, "before_insert", by_the_flush)
         assert writes == [] and inspect(browser).persistent and not db.session.new
         assert "accounts" in inspect(browser).dict and browser.accounts == []  # no query for them
         table = BrowserSession.__table__
