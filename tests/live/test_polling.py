@@ -4,10 +4,13 @@ import sys
 import time
 
 import pytest
+from playwright.sync_api import expect
 
+from idp import create_app
 from idp.testing.server import LiveServer
 
-PHONE = "/_emulator/phone/authenticator.demo@example.fr"
+EMAIL = "authenticator.demo@example.fr"
+PHONE = f"/_emulator/phone/{EMAIL}"
 
 
 @pytest.mark.browser
@@ -29,8 +32,6 @@ def test_the_virtual_phone_asks_for_news_at_the_pace_of_the_setting(tmp_path, ch
 
 
 def test_pages_carry_the_setting_and_the_default_is_microsofts_pace(tmp_path, monkeypatch):
-    from idp import create_app
-
     monkeypatch.delenv("IDP_POLL_MS", raising=False)  # the suite's own (tests/conftest.py)
     assert create_app({"IDP_DATA_DIR": str(tmp_path / "a")}).config["IDP_POLL_MS"] == 1500
     app = create_app({"IDP_DATA_DIR": str(tmp_path / "b"), "IDP_POLL_MS": "400"})
@@ -50,3 +51,45 @@ def test_serve_refuses_a_poll_interval_out_of_range_in_one_line(tmp_path, value)
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
         f"idp-emulator: IDP_POLL_MS must be a whole number of milliseconds from 100 to 60000, not {value!r}"]
+
+
+@pytest.mark.browser
+def test_an_answered_notification_shows_its_result_even_when_a_poll_sees_the_change_first(tmp_path, chromium):
+    """The phone's answer is counted at once, but its page can arrive after the next status poll, which no longer
+    sees the notification: the page must not reload then (it showed an empty phone, and the result was lost)."""
+    server = LiveServer(tmp_path / "answer")
+    server.start()
+    app = create_app({"IDP_DATA_DIR": str(server.data_dir)})
+    with app.app_context():
+        from idp.devices import authenticator
+        from idp.extensions import db
+        from idp.models import User
+
+        number = authenticator.send_push(User.by_email(EMAIL)).number
+        db.session.commit()
+    context = chromium.new_context(locale="fr-FR")
+    polled = []
+
+    def slow_answer(route):
+        """Hold the answer's page until a poll has seen the notification answered (about 1 s at 200 ms)."""
+        if route.request.method != "POST":
+            return route.continue_()
+        response = route.fetch(max_redirects=0)
+        time.sleep(1.0)
+        try:
+            route.fulfill(response=response)
+        except Exception:  # the page went elsewhere meanwhile (the bug): the assertion below says so
+            pass
+
+    try:
+        page = context.new_page()
+        page.on("requestfinished", lambda request: polled.append(1) if "status.json" in request.url else None)
+        page.route(lambda url: url.endswith("/notification"), slow_answer)
+        page.goto(server.base_url + PHONE + "/notification")
+        page.fill('[data-testid="notification-number"]', str(number))
+        page.locator('[data-testid="approve"]').click()
+        expect(page.locator('[data-testid="notification-result"]')).to_have_attribute("data-result", "approved")
+        assert polled, "the phone never asked for news"
+    finally:
+        context.close()
+        server.stop()

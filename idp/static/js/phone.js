@@ -15,10 +15,16 @@
   var push = body.getAttribute("data-push") || "";
   var sms = body.getAttribute("data-sms") || "0";
   var onNotification = body.getAttribute("data-screen") === "phone-notification";
+  // Once a form is sent (the notification answered), this page is on its way out: a reload now would cancel the
+  // answer's page (the answer itself already counted) and show an empty phone instead of its result.
+  var leaving = false;
+  window.addEventListener("submit", function () { leaving = true; }, true);
   function tick() {
+    if (leaving) { return; }
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (status) {
+        if (leaving) { return; }
         if (!status) { return schedule(); }
         var newPush = status.push ? String(status.push) : "";
         if (newPush && newPush !== push && !onNotification) {

@@ -10,12 +10,19 @@
     if (waitFor === "activated") { return status.activated === true; }
     return status.push && status.push !== "pending";
   }
+  // Once a form is sent (the person clicked on), stop asking: clicking the button again would send it twice.
+  var leaving = false;
+  window.addEventListener("submit", function () { leaving = true; }, true);
   var every = parseInt(document.body.getAttribute("data-poll-ms"), 10) || 1500;  // IDP_POLL_MS
   function schedule() { window.setTimeout(tick, every); }
   function tick() {
+    if (leaving) { return; }
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (status) { if (status && done(status)) { button.click(); } else { schedule(); } })
+      .then(function (status) {
+        if (leaving) { return; }
+        if (status && done(status)) { button.click(); } else { schedule(); }
+      })
       .catch(schedule);
   }
   schedule();
