@@ -176,6 +176,7 @@ def png_size(data):
 
 
 STATUS = "**/_emulator/phone/*/status.json"  # what the virtual phone asks for news (idp/static/js/phone.js)
+WAITING = "**/proofup/*/status"  # what the QR code's screen asks until the scan is done (idp/static/js/wait.js)
 
 
 def hold(route):
@@ -353,9 +354,11 @@ class Journey:
     def scan_qr(self):
         """On the phone: Authenticator, "+", "Compte professionnel ou scolaire", "Scanner un code QR"."""
         phone = self.phone_page("")
-        # Once the scan is done, the sign-in page shows the notification and the phone, asking every IDP_POLL_MS,
-        # goes to it by itself: its questions wait until the scan's result is photographed.
+        # Once the scan is done, the sign-in page moves on and sends the notification, and the phone, asking every
+        # IDP_POLL_MS, goes to it by itself. Both wait until the scan's result is photographed: the sign-in page's
+        # questions too, else the notification could be sent before the result's page is drawn, with its banner.
         self.pocket.route(STATUS, hold)
+        self.pc.route(WAITING, hold)
         try:
             for screen, testid in (("phone-home", "open-authenticator"), ("phone-authenticator", "add-account"),
                                    ("phone-add-account", "work-or-school"), ("phone-account-type", "scan-qr")):
@@ -364,6 +367,7 @@ class Journey:
             phone.wait_for_selector('[data-testid="scan-result"]')
             self.photograph(phone, "phone-scan")
         finally:
+            self.pc.unroute(WAITING, hold)
             self.pocket.unroute(STATUS, hold)
             phone.close()
 

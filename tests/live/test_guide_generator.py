@@ -6,6 +6,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 import unicodedata
 from pathlib import Path
 
@@ -146,3 +148,56 @@ def test_without_chromium_it_stops_with_one_line_saying_what_to_install(tmp_path
         f"idp-emulator: guide: the guide needs Chromium at {tmp_path / 'no-chromium'} "
         "(apt-get install chromium, or set IDP_CHROMIUM)"]
     assert list(tmp_path.iterdir()) == []  # nothing written, no instance started
+
+
+class Photographed(Exception):
+    """Raised once the scan's result is photographed: the rest of the guide is not needed here."""
+
+
+def test_the_scan_result_is_photographed_before_the_sign_in_page_sends_the_notification(tmp_path, monkeypatch):
+    """On a loaded machine the phone's page of the scan's result can come late. The QR code's screen, which asks every
+    IDP_POLL_MS whether the scan is done, must not move on (and send the notification) before that page is
+    photographed: it would be drawn with the notification's banner, and two runs would differ."""
+    from idp.trainer import guide
+
+    seen = {}
+    photograph, scan_qr = guide.photograph, guide.Journey.scan_qr
+
+    def late_result(route):
+        """The scan is done (the account added) at once; its answer reaches the phone a second later."""
+        if route.request.method != "POST":
+            return route.continue_()
+        seen["late"] = True
+        response = route.fetch(max_redirects=0)
+        time.sleep(1.0)  # five of the sign-in page's questions meanwhile (IDP_POLL_MS=200)
+        route.fulfill(response=response)
+
+    def scan_qr_slowly(journey):
+        journey.pocket.route(lambda url: url.endswith("/authenticator/scan"), late_result)
+        return scan_qr(journey)
+
+    def watched(page, step):
+        if step.screen == "phone-scan":
+            seen["banner"] = page.locator('[data-testid="notification-banner"]').count()
+            raise Photographed
+        return photograph(page, step)
+
+    monkeypatch.setattr(guide.Journey, "scan_qr", scan_qr_slowly)
+    monkeypatch.setattr(guide, "photograph", watched)
+    monkeypatch.setenv("IDP_POLL_MS", "200")
+    outcome = []
+    # In a thread: the session's Chromium fixture may hold this worker's main thread (tests/conftest.py chromium).
+    worker = threading.Thread(target=lambda: outcome.append(_generate(guide, tmp_path)))
+    worker.start()
+    worker.join(240)
+    assert outcome == ["photographed"] and seen == {"late": True, "banner": 0}, (outcome, seen)
+
+
+def _generate(guide, folder):
+    try:
+        guide.generate(out=folder / "guide.html", progress=lambda line: None)
+    except Photographed:
+        return "photographed"
+    except Exception as error:  # noqa: BLE001 - reported by the assertion
+        return repr(error)
+    return "finished without photographing phone-scan"

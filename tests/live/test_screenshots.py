@@ -28,7 +28,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from idp.blueprints.screens import SCREENS
 from idp.trainer.guide import STATUS as PHONE_STATUS
-from idp.trainer.guide import hold
+from idp.trainer.guide import WAITING, hold
 
 from ..conftest import TENANT_ID, free_port
 expect = sync_api.expect
@@ -344,12 +344,14 @@ def walk(chromium, idp, client_data):
         camera.shot(phone, "phone-add-account")
         click(phone, '[data-testid="work-or-school"]')
         camera.shot(phone, "phone-account-type")
-        # Once scanned, the phone goes to the notification by itself (it asks every IDP_POLL_MS): its questions wait
-        # until the scan's result is shot.
+        # Once scanned, the sign-in page sends the notification and the phone goes to it by themselves (they ask
+        # every IDP_POLL_MS): their questions wait until the scan's result is shot (idp.trainer.guide.scan_qr).
         pocket.route(PHONE_STATUS, hold)
+        page.context.route(WAITING, hold)
         click(phone, '[data-testid="scan-qr"]')
         expect(phone.locator('[data-testid="scan-result"]')).to_have_text("Compte ajouté avec succès")
         camera.shot(phone, "phone-scan")
+        page.context.unroute(WAITING, hold)
         pocket.unroute(PHONE_STATUS, hold)
 
         # The sign-in page and the phone notice the scan by themselves.
