@@ -2,6 +2,7 @@
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -90,3 +91,39 @@ def test_an_answered_notification_shows_its_result_even_when_a_poll_sees_the_cha
     finally:
         context.close()
         server.stop()
+
+
+@pytest.mark.browser
+def test_a_waiting_screen_sends_its_form_once_when_the_person_clicks_before_the_poll_does(chromium):
+    """wait.js clicks "Suivant" once the phone answered; a person may click first. The form must go once: a poll
+    that saw the answer while the person's click was on its way sent it twice. (The real script, on a page served
+    by a route: the form's answer is held while the polls run.)"""
+    script = (Path(__file__).resolve().parents[2] / "idp" / "static" / "js" / "wait.js").read_text()
+    page_html = ('<body data-poll-ms="100"><form method="post" action="/next">'
+                 '<span hidden data-status-url="/status" data-wait-for="push"></span>'
+                 '<button type="submit" data-testid="next" data-auto-continue>Suivant</button></form>'
+                 f"<script>{script}</script></body>")
+    sent = []
+
+    def site(route):
+        request = route.request
+        if request.url.endswith("/status"):
+            route.fulfill(json={"push": "approved"})
+        elif request.method == "POST":
+            sent.append(route)  # answered below, once the polls have had their time
+        else:
+            route.fulfill(body=page_html, content_type="text/html")
+
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.route("http://waiting.test/**", site)
+        page.goto("http://waiting.test/screen")
+        # The person's click (from the page: Playwright's click would wait for the held answer).
+        page.evaluate("document.querySelector('[data-testid=\"next\"]').click()")
+        page.wait_for_timeout(600)  # six polls, each answered "approved"
+        assert len(sent) == 1, [route.request.url for route in sent]
+        sent[0].fulfill(body="<body data-screen='next'>suite</body>", content_type="text/html")
+        expect(page.locator("body")).to_have_attribute("data-screen", "next")
+    finally:
+        context.close()
