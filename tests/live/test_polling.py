@@ -127,3 +127,38 @@ def test_a_waiting_screen_sends_its_form_once_when_the_person_clicks_before_the_
         expect(page.locator("body")).to_have_attribute("data-screen", "next")
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_a_waiting_screen_asks_again_when_a_question_is_never_answered(chromium):
+    """One status question lost (no answer ever): the page gives it up after four intervals (at least 2 s) and asks
+    again, so it still goes on by itself once the phone has answered. It used to wait for that answer forever."""
+    script = (Path(__file__).resolve().parents[2] / "idp" / "static" / "js" / "wait.js").read_text()
+    page_html = ('<body data-poll-ms="100"><form method="post" action="/next">'
+                 '<span hidden data-status-url="/status" data-wait-for="push"></span>'
+                 '<button type="submit" data-auto-continue>Suivant</button></form>'
+                 f"<script>{script}</script></body>")
+    asked, lost = [], []
+
+    def site(route):
+        request = route.request
+        if request.url.endswith("/status"):
+            asked.append(time.monotonic())
+            if not lost:
+                lost.append(route)  # never answered
+            else:
+                route.fulfill(json={"push": "approved"})
+        elif request.method == "POST":
+            route.fulfill(body="<body data-screen='next'>suite</body>", content_type="text/html")
+        else:
+            route.fulfill(body=page_html, content_type="text/html")
+
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.route("http://waiting.test/**", site)
+        page.goto("http://waiting.test/screen")
+        expect(page.locator("body")).to_have_attribute("data-screen", "next", timeout=10_000)
+        assert len(asked) >= 2 and asked[1] - asked[0] >= 1.9, asked
+    finally:
+        context.close()

@@ -21,7 +21,7 @@
   window.addEventListener("submit", function () { leaving = true; }, true);
   function tick() {
     if (leaving) { return; }
-    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" }, signal: deadline() })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (status) {
         if (leaving) { return; }
@@ -37,6 +37,10 @@
       .catch(schedule);
   }
   var every = parseInt(body.getAttribute("data-poll-ms"), 10) || 1500;  // IDP_POLL_MS
+  // A question left unanswered for four intervals (at least 2 s) is given up and asked again (as wait.js does).
+  function deadline() {
+    return window.AbortSignal && AbortSignal.timeout ? AbortSignal.timeout(Math.max(4 * every, 2000)) : undefined;
+  }
   function schedule() { window.setTimeout(tick, every); }
   schedule();
 })();

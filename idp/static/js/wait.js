@@ -14,10 +14,15 @@
   var leaving = false;
   window.addEventListener("submit", function () { leaving = true; }, true);
   var every = parseInt(document.body.getAttribute("data-poll-ms"), 10) || 1500;  // IDP_POLL_MS
+  // A question left unanswered for four intervals (at least 2 s) is given up and asked again: one lost request
+  // (a server restarted, a laptop woken up) must not stop the page from ever going on by itself.
+  function deadline() {
+    return window.AbortSignal && AbortSignal.timeout ? AbortSignal.timeout(Math.max(4 * every, 2000)) : undefined;
+  }
   function schedule() { window.setTimeout(tick, every); }
   function tick() {
     if (leaving) { return; }
-    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" }, signal: deadline() })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (status) {
         if (leaving) { return; }
