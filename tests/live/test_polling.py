@@ -93,37 +93,47 @@ def test_an_answered_notification_shows_its_result_even_when_a_poll_sees_the_cha
         server.stop()
 
 
+WAIT_JS = Path(__file__).resolve().parents[2] / "idp" / "static" / "js" / "wait.js"
+NEXT_PAGE = "<body data-screen='next'>suite</body>"
+
+
+def waiting_site(chromium, status, post):
+    """A context whose page http://waiting.test/screen is a waiting screen with the real wait.js (polls every 100 ms):
+    `status(route)` answers its questions, `post(route)` its form. Returns (context, page) on that screen."""
+    html = ('<body data-poll-ms="100"><form method="post" action="/next">'
+            '<span hidden data-status-url="/status" data-wait-for="push"></span>'
+            '<button type="submit" data-testid="next" data-auto-continue>Suivant</button></form>'
+            f"<script>{WAIT_JS.read_text()}</script></body>")
+
+    def site(route):
+        if route.request.url.endswith("/status"):
+            status(route)
+        elif route.request.method == "POST":
+            post(route)
+        else:
+            route.fulfill(body=html, content_type="text/html")
+
+    context = chromium.new_context()
+    page = context.new_page()
+    page.route("http://waiting.test/**", site)
+    page.goto("http://waiting.test/screen")
+    return context, page
+
+
 @pytest.mark.browser
 def test_a_waiting_screen_sends_its_form_once_when_the_person_clicks_before_the_poll_does(chromium):
     """wait.js clicks "Suivant" once the phone answered; a person may click first. The form must go once: a poll
-    that saw the answer while the person's click was on its way sent it twice. (The real script, on a page served
-    by a route: the form's answer is held while the polls run.)"""
-    script = (Path(__file__).resolve().parents[2] / "idp" / "static" / "js" / "wait.js").read_text()
-    page_html = ('<body data-poll-ms="100"><form method="post" action="/next">'
-                 '<span hidden data-status-url="/status" data-wait-for="push"></span>'
-                 '<button type="submit" data-testid="next" data-auto-continue>Suivant</button></form>'
-                 f"<script>{script}</script></body>")
+    that saw the answer while the person's click was on its way sent it twice. (The form's answer is held while
+    the polls run.)"""
     sent = []
-
-    def site(route):
-        request = route.request
-        if request.url.endswith("/status"):
-            route.fulfill(json={"push": "approved"})
-        elif request.method == "POST":
-            sent.append(route)  # answered below, once the polls have had their time
-        else:
-            route.fulfill(body=page_html, content_type="text/html")
-
-    context = chromium.new_context()
+    context, page = waiting_site(chromium, status=lambda route: route.fulfill(json={"push": "approved"}),
+                                 post=sent.append)  # answered below, once the polls have had their time
     try:
-        page = context.new_page()
-        page.route("http://waiting.test/**", site)
-        page.goto("http://waiting.test/screen")
         # The person's click (from the page: Playwright's click would wait for the held answer).
         page.evaluate("document.querySelector('[data-testid=\"next\"]').click()")
         page.wait_for_timeout(600)  # six polls, each answered "approved"
         assert len(sent) == 1, [route.request.url for route in sent]
-        sent[0].fulfill(body="<body data-screen='next'>suite</body>", content_type="text/html")
+        sent[0].fulfill(body=NEXT_PAGE, content_type="text/html")
         expect(page.locator("body")).to_have_attribute("data-screen", "next")
     finally:
         context.close()
@@ -133,31 +143,16 @@ def test_a_waiting_screen_sends_its_form_once_when_the_person_clicks_before_the_
 def test_a_waiting_screen_asks_again_when_a_question_is_never_answered(chromium):
     """One status question lost (no answer ever): the page gives it up after four intervals (at least 2 s) and asks
     again, so it still goes on by itself once the phone has answered. It used to wait for that answer forever."""
-    script = (Path(__file__).resolve().parents[2] / "idp" / "static" / "js" / "wait.js").read_text()
-    page_html = ('<body data-poll-ms="100"><form method="post" action="/next">'
-                 '<span hidden data-status-url="/status" data-wait-for="push"></span>'
-                 '<button type="submit" data-auto-continue>Suivant</button></form>'
-                 f"<script>{script}</script></body>")
-    asked, lost = [], []
+    asked = []
 
-    def site(route):
-        request = route.request
-        if request.url.endswith("/status"):
-            asked.append(time.monotonic())
-            if not lost:
-                lost.append(route)  # never answered
-            else:
-                route.fulfill(json={"push": "approved"})
-        elif request.method == "POST":
-            route.fulfill(body="<body data-screen='next'>suite</body>", content_type="text/html")
-        else:
-            route.fulfill(body=page_html, content_type="text/html")
+    def status(route):
+        asked.append(time.monotonic())
+        if len(asked) > 1:  # the first is never answered
+            route.fulfill(json={"push": "approved"})
 
-    context = chromium.new_context()
+    context, page = waiting_site(chromium, status,
+                                 post=lambda route: route.fulfill(body=NEXT_PAGE, content_type="text/html"))
     try:
-        page = context.new_page()
-        page.route("http://waiting.test/**", site)
-        page.goto("http://waiting.test/screen")
         expect(page.locator("body")).to_have_attribute("data-screen", "next", timeout=10_000)
         assert len(asked) >= 2 and asked[1] - asked[0] >= 1.9, asked
     finally:
