@@ -263,7 +263,8 @@ def _maps_sqlalchemy(pid):
 
 def test_up_builds_each_app_in_its_one_worker_only_and_the_mailbox_still_receives_smtp(tmp_path):
     """With one worker, each server's master holds no app (nothing to share): the app, and the IdP's SMTP server,
-    live in the worker alone."""
+    live in the worker alone. The masters are `up` forked (cli.ServerProcess), not new Pythons: they share what
+    `up` has loaded (the same command line, no exec)."""
     demo = instance(tmp_path / "demo", tmp_path / "state")
     demo.folder.mkdir(parents=True)
     demo.log = open(demo.log_path, "wb")
@@ -277,7 +278,9 @@ def test_up_builds_each_app_in_its_one_worker_only_and_the_mailbox_still_receive
             time.sleep(0.2)
         masters = _children(demo.process.pid)
         assert len(masters) == 2
+        command = Path(f"/proc/{demo.process.pid}/cmdline").read_bytes()
         for master in masters:
+            assert Path(f"/proc/{master}/cmdline").read_bytes() == command
             workers = _children(master)
             assert len(workers) == 1
             assert not _maps_sqlalchemy(master) and _maps_sqlalchemy(workers[0])
