@@ -7,8 +7,7 @@ import time
 import requests
 from playwright.sync_api import expect
 
-from idp.trainer.guide import STATUS as PHONE_STATUS
-from idp.trainer.guide import hold
+from idp.trainer.guide import held
 
 
 def screen_of(page):
@@ -176,11 +175,10 @@ class Person:
             click(phone, "add-account")
             click(phone, "work-or-school")
             # Once scanned, the phone goes to the notification by itself: its questions wait until the result is seen.
-            self.pocket.route(PHONE_STATUS, hold)
-            phone.locator('[data-testid="scan-qr"]').click()
-            expect(phone.locator('[data-testid="scan-result"]')).to_have_text("Compte ajouté avec succès")
+            with held(self.pocket):
+                phone.locator('[data-testid="scan-qr"]').click()
+                expect(phone.locator('[data-testid="scan-result"]')).to_have_text("Compte ajouté avec succès")
         finally:
-            self.pocket.unroute(PHONE_STATUS, hold)
             phone.close()
 
     def approve(self, number):

@@ -9,6 +9,7 @@ guide document itself (a frame over the target's box, and the sentence), never p
 The result is one self-contained HTML file (images inlined, CSS inline) and its PDF (Chromium's print).
 """
 import base64
+import contextlib
 import os
 import signal
 import socket
@@ -179,9 +180,19 @@ STATUS = "**/_emulator/phone/*/status.json"  # what the virtual phone asks for n
 WAITING = "**/proofup/*/status"  # what the QR code's screen asks until the scan is done (idp/static/js/wait.js)
 
 
-def hold(route):
-    """A question of the phone that waits: refused, so the phone asks again at its next tick."""
+def _refuse(route):
     route.abort()
+
+
+@contextlib.contextmanager
+def held(context, pattern=STATUS):
+    """While the block runs, the questions of `context`'s pages that match `pattern` (by default the virtual
+    phone's) are refused: each page asks again at its next tick, and so stays where it is meanwhile."""
+    context.route(pattern, _refuse)
+    try:
+        yield
+    finally:
+        context.unroute(pattern, _refuse)
 
 
 def photograph(page, step):
@@ -357,18 +368,15 @@ class Journey:
         # Once the scan is done, the sign-in page moves on and sends the notification, and the phone, asking every
         # IDP_POLL_MS, goes to it by itself. Both wait until the scan's result is photographed: the sign-in page's
         # questions too, else the notification could be sent before the result's page is drawn, with its banner.
-        self.pocket.route(STATUS, hold)
-        self.pc.route(WAITING, hold)
         try:
-            for screen, testid in (("phone-home", "open-authenticator"), ("phone-authenticator", "add-account"),
-                                   ("phone-add-account", "work-or-school"), ("phone-account-type", "scan-qr")):
-                self.photograph(phone, screen)
-                click(phone, f'[data-testid="{testid}"]')
-            phone.wait_for_selector('[data-testid="scan-result"]')
-            self.photograph(phone, "phone-scan")
+            with held(self.pocket), held(self.pc, WAITING):
+                for screen, testid in (("phone-home", "open-authenticator"), ("phone-authenticator", "add-account"),
+                                       ("phone-add-account", "work-or-school"), ("phone-account-type", "scan-qr")):
+                    self.photograph(phone, screen)
+                    click(phone, f'[data-testid="{testid}"]')
+                phone.wait_for_selector('[data-testid="scan-result"]')
+                self.photograph(phone, "phone-scan")
         finally:
-            self.pc.unroute(WAITING, hold)
-            self.pocket.unroute(STATUS, hold)
             phone.close()
 
     def approve(self, number):

@@ -8,8 +8,7 @@ import pytest
 import requests
 import yaml
 
-from idp.trainer.guide import STATUS as PHONE_STATUS
-from idp.trainer.guide import hold
+from idp.trainer.guide import held
 
 from ..conftest import CLIENT_ID, CLIENT_SECRET, PASSWORD, REDIRECT_URI, TENANT
 from ..helpers import authorize_url
@@ -86,11 +85,10 @@ def test_authenticator_proofup_with_the_phone_beside_the_browser(live_server, tm
         phone.click("[data-testid=work-or-school]")
         expect(phone.locator("body")).to_have_attribute("data-screen", "phone-account-type")
         # Once scanned, the phone goes to the notification by itself: its questions wait until the result is seen.
-        pocket.route(PHONE_STATUS, hold)
-        phone.click("[data-testid=scan-qr]")
-        expect(phone.locator("[data-testid=scan-result]")).to_have_text("Compte ajouté avec succès")
-        phone.screenshot(path=str(ARTIFACTS / "authenticator-3-phone-added.png"))
-        pocket.unroute(PHONE_STATUS, hold)
+        with held(pocket):
+            phone.click("[data-testid=scan-qr]")
+            expect(phone.locator("[data-testid=scan-result]")).to_have_text("Compte ajouté avec succès")
+            phone.screenshot(path=str(ARTIFACTS / "authenticator-3-phone-added.png"))
 
         # The sign-in page notices the scan by itself (polling) and sends the notification.
         expect(browser.locator("body")).to_have_attribute("data-screen", "proofup-app-try")

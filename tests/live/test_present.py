@@ -13,8 +13,7 @@ from playwright.sync_api import expect
 
 from idp.models import Message, User
 from idp.trainer import start as starting, steps
-from idp.trainer.guide import STATUS as PHONE_STATUS
-from idp.trainer.guide import hold
+from idp.trainer.guide import held
 
 from .test_e2e_demo import Demo
 
@@ -137,13 +136,14 @@ def test_the_presenter_view_follows_an_authenticator_journey(demo, chromium):
             phone.locator('[data-testid="add-account"]').click()
             phone.locator('[data-testid="work-or-school"]').click()
             # Once scanned, the phone goes to the notification by itself: its questions wait until the result is seen.
-            page.context.route(PHONE_STATUS, hold)
-            phone.locator('[data-testid="scan-qr"]').click()
-            expect(page.locator('[data-testid="present-phone-step"]')).to_contain_text("étape 4 sur 5")
-            expect(page.locator('[data-testid="present-phone-step"] li').first).to_have_text(
-                "Scanner le QR code affiché à l'écran de votre ordinateur via l'application MICROSOFT AUTHENTICATOR")
-            expect(phone_frame(page).locator('[data-testid="scan-result"]')).to_have_text("Compte ajouté avec succès")
-            page.context.unroute(PHONE_STATUS, hold)
+            with held(page.context):
+                phone.locator('[data-testid="scan-qr"]').click()
+                expect(page.locator('[data-testid="present-phone-step"]')).to_contain_text("étape 4 sur 5")
+                expect(page.locator('[data-testid="present-phone-step"] li').first).to_have_text(
+                    "Scanner le QR code affiché à l'écran de votre ordinateur via l'application "
+                    "MICROSOFT AUTHENTICATOR")
+                expect(phone_frame(page).locator('[data-testid="scan-result"]')).to_have_text(
+                    "Compte ajouté avec succès")
             press(page, pc, '[data-testid="next"]', screen)
         elif screen == "proofup-app-try":
             shown = pc.locator("#idRichContext_DisplaySign").inner_text().strip()
@@ -220,10 +220,9 @@ def test_start_here_opens_the_presenter_view_at_the_screen(demo, chromium, scree
         expect(phone.locator("body")).to_have_attribute("data-screen", "phone-scan")
         expect(page.locator('[data-testid="present-phone-step"]')).to_contain_text("étape 4 sur 5")
         # Scanning on the phone moves the PC on: the notification, with its number beside.
-        context.route(PHONE_STATUS, hold)  # the phone stays on the scan's result until it is seen
-        phone.locator('[data-testid="scan-qr"]').click()
-        expect(phone.locator('[data-testid="scan-result"]')).to_have_text("Compte ajouté avec succès")
-        context.unroute(PHONE_STATUS, hold)
+        with held(context):  # the phone stays on the scan's result until it is seen
+            phone.locator('[data-testid="scan-qr"]').click()
+            expect(phone.locator('[data-testid="scan-result"]')).to_have_text("Compte ajouté avec succès")
         press(page, pc_frame(page), '[data-testid="next"]', pc_screen)
         assert_rail(page, "proofup-app-try")
         shown = pc_frame(page).locator("#idRichContext_DisplaySign").inner_text().strip()

@@ -27,8 +27,7 @@ from playwright import sync_api
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from idp.blueprints.screens import SCREENS
-from idp.trainer.guide import STATUS as PHONE_STATUS
-from idp.trainer.guide import WAITING, hold
+from idp.trainer.guide import WAITING, held
 
 from ..conftest import TENANT_ID, free_port
 expect = sync_api.expect
@@ -346,13 +345,10 @@ def walk(chromium, idp, client_data):
         camera.shot(phone, "phone-account-type")
         # Once scanned, the sign-in page sends the notification and the phone goes to it by themselves (they ask
         # every IDP_POLL_MS): their questions wait until the scan's result is shot (idp.trainer.guide.scan_qr).
-        pocket.route(PHONE_STATUS, hold)
-        page.context.route(WAITING, hold)
-        click(phone, '[data-testid="scan-qr"]')
-        expect(phone.locator('[data-testid="scan-result"]')).to_have_text("Compte ajouté avec succès")
-        camera.shot(phone, "phone-scan")
-        page.context.unroute(WAITING, hold)
-        pocket.unroute(PHONE_STATUS, hold)
+        with held(pocket), held(page.context, WAITING):
+            click(phone, '[data-testid="scan-qr"]')
+            expect(phone.locator('[data-testid="scan-result"]')).to_have_text("Compte ajouté avec succès")
+            camera.shot(phone, "phone-scan")
 
         # The sign-in page and the phone notice the scan by themselves.
         camera.shot(page, "proofup-app-try")
