@@ -157,3 +157,28 @@ def test_a_waiting_screen_asks_again_when_a_question_is_never_answered(chromium)
         assert len(asked) >= 2 and asked[1] - asked[0] >= 1.9, asked
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_the_presenter_view_asks_again_when_a_question_is_never_answered(tmp_path, chromium):
+    """present.js polls as wait.js does: its first question about the journey never answered, it asks again after
+    four intervals (at least 2 s) instead of following the journey no more."""
+    server = LiveServer(tmp_path / "present")
+    server.start()
+    context = chromium.new_context(locale="fr-FR")
+    asked = []
+
+    def state(route):
+        asked.append(time.monotonic())
+        if len(asked) > 1:  # the first is never answered
+            route.continue_()
+
+    try:
+        page = context.new_page()
+        page.route("**/_emulator/present/state?*", state)
+        page.goto(f"{server.base_url}/_emulator/present?user={EMAIL}&method=authenticator")
+        page.wait_for_timeout(3000)
+        assert len(asked) >= 2 and asked[1] - asked[0] >= 1.9, asked
+    finally:
+        context.close()
+        server.stop()

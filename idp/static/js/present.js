@@ -163,8 +163,12 @@
   });
 
   var every = parseInt(document.body.getAttribute("data-poll-ms"), 10) || 1500;  // IDP_POLL_MS
+  // A question left unanswered for four intervals (at least 2 s) is given up and asked again (as wait.js does).
+  function deadline() {
+    return window.AbortSignal && AbortSignal.timeout ? AbortSignal.timeout(Math.max(4 * every, 2000)) : undefined;
+  }
   function poll() {
-    fetch(data.state_url, {headers: {Accept: "application/json"}, cache: "no-store"})
+    fetch(data.state_url, {headers: {Accept: "application/json"}, cache: "no-store", signal: deadline()})
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (state) {
         if (!state) return;
