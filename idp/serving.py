@@ -1,7 +1,13 @@
 """Serve a Flask app factory with gunicorn (production) or Flask's server (--debug only)."""
+import errno
 import gc
+import selectors
+import time
+from functools import partial
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import TConn
+from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker
 
 from . import config
 
@@ -37,6 +43,30 @@ class GunicornApp(BaseApplication):
         return self.factory()
 
 
+class ThreadWorker(GunicornThreadWorker):
+    """gunicorn's gthread worker, except that a new connection waits for its first request on the poller.
+
+    gunicorn hands a new connection to a thread at once, and the thread waits up to 5 s for its first bytes.
+    Browsers open connections ahead of need (Chromium preconnects) and some are never used: with 4 threads,
+    4 of them stopped every request for 5 s, a waiting page's status question among them. Here a new
+    connection goes where gunicorn puts one that sent nothing in those 5 s (its pending connections, closed
+    after the keep-alive timeout), and takes a thread when its request arrives.
+    """
+
+    def accept(self, listener):
+        try:
+            client_sock, client_addr = listener.accept()
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())  # non-blocking until it reads
+        conn.timeout = time.monotonic() + self.cfg.keepalive
+        self.pending_conns.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
+
+
 def _post_fork(server, worker):
     """Each worker opens its own database connections (never share a pool across fork)."""
     app = worker.app.callable
@@ -59,7 +89,7 @@ def serve(factory, host, port, workers=2, threads=1, certfile=None, keyfile=None
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "sync",
+        "worker_class": "idp.serving.ThreadWorker" if threads > 1 else "sync",
         "preload_app": preload,
         "certfile": certfile,
         "keyfile": keyfile,
