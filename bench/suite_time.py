@@ -9,6 +9,7 @@ Not a test. See bench/README.md.
 """
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -38,6 +39,11 @@ def run_suite(root, extra, log):
     return seconds, summary.strip("= "), code
 
 
+def tests_run(summary):
+    """The tests a pytest summary line counts (passed, failed, errors, skipped, xfailed, xpassed)."""
+    return sum(int(n) for n in re.findall(r"(\d+) (?:passed|failed|errors?|skipped|xfailed|xpassed)\b", summary))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", help=f"an existing checkout of the base commit (default: git archive {BASE_REV})")
@@ -56,12 +62,14 @@ def main():
         sides = {"this checkout": ROOT, args.base_rev: base_checkout(tmp, args.base_rev, args.base)}
         print(f"  this checkout: {ROOT} ({git_describe(ROOT)}); {args.base_rev}: {sides[args.base_rev]}", flush=True)
         times = {name: [] for name in sides}
+        counts = {}
         failed = False
         for round_ in range(args.rounds):
             for name in rotate(list(sides), round_):
                 log = logs / f"{'this' if name == 'this checkout' else 'base'}-{round_}.log"
                 seconds, summary, code = run_suite(sides[name], extra, log)
                 times[name].append(seconds)
+                counts[name] = tests_run(summary)
                 print(f"  {name:<14} {seconds:7.1f} s  exit {code}  {summary}", flush=True)
                 if code != 0:
                     failed = True
@@ -71,6 +79,13 @@ def main():
     ratio = this / base
     print(f"  this / {args.base_rev}: {ratio:.2f}  (target <= 0.7: {'OK' if ratio <= 0.7 else 'MISS'}; "
           f"median of {args.rounds}; load average now {os.getloadavg()[0]:.2f})")
+    # The suite has grown since the base commit (issues 10 to 14 added tests, many of them browser journeys): the wall
+    # time per test shows the speed of the suite apart from its size.
+    this_count, base_count = (counts.get(name, 0) for name in sides)
+    if this_count and base_count:
+        per_test = (this / this_count) / (base / base_count)
+        print(f"  per test: {this / this_count:.3f} s ({this_count} tests) against {base / base_count:.3f} s "
+              f"({base_count} tests): {per_test:.2f}")
     if failed:
         print("  WARNING: a run did not pass (exit code above): its time is not the suite's")
         sys.exit(1)
