@@ -1,5 +1,6 @@
 """Everything the emulator knows, in the database: tenants, clients, users, flows, codes, tokens, devices, messages."""
 import copy
+import functools
 import hashlib
 import hmac
 import secrets
@@ -301,7 +302,13 @@ class User(db.Model):
 
     @classmethod
     def by_email(cls, email):
-        return db.session.scalar(select(cls).where(cls.email == (email or "").strip().lower()))
+        return db.session.scalar(_user_by_email(), {"email": (email or "").strip().lower()})
+
+
+@functools.cache
+def _user_by_email():
+    """User.by_email's statement, built once: building it cost about a third of running it."""
+    return select(User).where(User.email == bindparam("email"))
 
 
 class Invitation(db.Model):
