@@ -1,12 +1,14 @@
 """Serve a Flask app factory with gunicorn (production) or Flask's server (--debug only)."""
 import errno
 import gc
+import select
 import selectors
+import ssl
 import time
 from functools import partial
 
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.gthread import TConn
+from gunicorn.workers.gthread import _DEFER, TConn
 from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker
 
 from . import config
@@ -44,13 +46,15 @@ class GunicornApp(BaseApplication):
 
 
 class ThreadWorker(GunicornThreadWorker):
-    """gunicorn's gthread worker, except that a new connection waits for its first request on the poller.
+    """gunicorn's gthread worker, except that a connection waits for its first request on the poller, not in a thread.
 
-    gunicorn hands a new connection to a thread at once, and the thread waits up to 5 s for its first bytes.
-    Browsers open connections ahead of need (Chromium preconnects) and some are never used: with 4 threads,
-    4 of them stopped every request for 5 s, a waiting page's status question among them. Here a new
-    connection goes where gunicorn puts one that sent nothing in those 5 s (its pending connections, closed
-    after the keep-alive timeout), and takes a thread when its request arrives.
+    gunicorn hands a new connection to a thread at once, and the thread waits up to 5 s for its first bytes; over
+    TLS, once the handshake is done, it waits for the request with no limit at all. Browsers open connections ahead
+    of need (Chromium preconnects, TLS handshake included) and some are never used: as many of them as threads held
+    every request back, a waiting page's status question among them. Here a new connection goes where gunicorn puts
+    one that sent nothing in those 5 s (its pending connections, closed after the keep-alive timeout) and takes a
+    thread when its bytes arrive; over TLS, the thread makes the handshake and gives the connection back to the
+    poller until its request comes.
     """
 
     def accept(self, listener):
@@ -65,6 +69,24 @@ class ThreadWorker(GunicornThreadWorker):
         conn.timeout = time.monotonic() + self.cfg.keepalive
         self.pending_conns.append(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
+
+    def handle(self, conn):
+        if self.cfg.is_ssl and not conn.initialized:
+            try:
+                conn.init()  # the TLS handshake (the ClientHello is there: the poller saw it)
+            except (OSError, ssl.SSLError) as exc:  # a client that is gone, or that does not speak TLS
+                self.log.debug("TLS handshake failed: %s", exc)
+                return False
+            if not conn.is_http2 and not conn.sock.pending() and not _readable(conn.sock):
+                return _DEFER  # no request yet: it is awaited on the poller
+        return super().handle(conn)
+
+
+def _readable(sock):
+    """Whether bytes wait on the socket now (no waiting)."""
+    poll = select.poll()
+    poll.register(sock, select.POLLIN)
+    return bool(poll.poll(0))
 
 
 def _post_fork(server, worker):

@@ -5,6 +5,8 @@ import socket
 import ssl
 import time
 
+import pytest
+
 from ..conftest import TENANT, LiveServer
 
 DISCOVERY = f"/{TENANT}/v2.0/.well-known/openid-configuration"
@@ -94,20 +96,29 @@ def test_the_keep_alive_timeout_is_set_by_client(tmp_path):
         process.wait(timeout=10)
 
 
-def test_connections_opened_ahead_of_need_do_not_hold_up_requests(tmp_path):
-    """A browser opens connections before it has a request for them (Chromium preconnects). gunicorn's gthread
-    worker gave each a thread for up to 5 s: as many idle connections as threads held every request back."""
-    server = LiveServer(tmp_path / "idle", workers=1, serve_args=["--threads", "2", "--keep-alive", "2"])
+@pytest.mark.parametrize("https", [False, True], ids=["http", "https"])
+def test_connections_opened_ahead_of_need_do_not_hold_up_requests(tmp_path, https):
+    """A browser opens connections before it has a request for them (Chromium preconnects, the TLS handshake
+    included). gunicorn's gthread worker gave each a thread, for up to 5 s, and over TLS for as long as the client
+    kept it: as many idle connections as threads held every request back."""
+    server = LiveServer(tmp_path / "idle", https=https, workers=1, serve_args=["--threads", "2", "--keep-alive", "2"])
     server.start()
-    idle = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(6)]
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    context = ssl.create_default_context(cafile=str(server.ca_path)) if https else None
+
+    def connect():
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        return context.wrap_socket(sock, server_hostname="localhost") if https else sock  # the handshake, then nothing
+
+    idle = [connect() for _ in range(6)]
+    connection = (http.client.HTTPSConnection("localhost", server.port, timeout=10, context=context) if https
+                  else http.client.HTTPConnection("127.0.0.1", server.port, timeout=10))
     try:
         time.sleep(0.3)  # the worker has accepted them all
         started = time.monotonic()
         assert get(connection).status == 200
         assert time.monotonic() - started < 2, "a request waited behind connections that had sent nothing"
         # A connection opened early is served when its request comes.
-        idle[0].sendall(f"GET {DISCOVERY} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+        idle[0].sendall(f"GET {DISCOVERY} HTTP/1.1\r\nHost: localhost:{server.port}\r\n\r\n".encode())
         assert idle[0].recv(64).startswith(b"HTTP/1.1 200 ")
         # One that never sends anything is closed after the keep-alive timeout, as an idle kept-alive one is.
         idle[1].settimeout(6)
